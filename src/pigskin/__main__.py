@@ -1,0 +1,5 @@
+import sys
+
+from pigskin.cli import main
+
+sys.exit(main())
