@@ -1,0 +1,39 @@
+"""Tiny factories shared by every test folder: real image files written into tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pigskin.detections import Detections
+from pigskin.samples import Dataset, Sample
+
+
+def write_image(path: Path, width: int, height: int, seed: int = 0, fmt: str | None = None) -> Path:
+    """A small noisy RGB image on disk (JPEG or PNG by suffix)."""
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path, format=fmt)
+    return path
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path: Path) -> Dataset:
+    """Four images (one with no ball, one with several boxes) and real files under tmp_path/images."""
+    classes = ["football", "player"]
+    boxes = [
+        ([[10, 12, 22, 20]], [0]),
+        ([], []),
+        ([[1, 1, 9, 7], [30, 20, 62, 60], [40.5, 5.25, 50.75, 11.5]], [0, 1, 1]),
+        ([[0, 0, 64, 48]], [1]),
+    ]
+    samples = []
+    for i, (xyxy, cls) in enumerate(boxes):
+        name = f"images/frame_{i:03d}.jpg"
+        write_image(tmp_path / name, 64, 48, seed=i)
+        samples.append(Sample(name, 64, 48, Detections(np.array(xyxy, np.float32).reshape(-1, 4), cls)))
+    return Dataset(classes, samples, root=tmp_path)
