@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from pigskin.detections import Detections
+from pigskin.samples import Dataset, Sample, frame_run_groups
+
+
+def _clip_dataset(n_videos=10, frames=6):
+    samples = [
+        Sample(f"v{v}/f{f}.jpg", 64, 48, Detections.empty(), video_id=f"v{v}", frame_index=f)
+        for v in range(n_videos)
+        for f in range(frames)
+    ]
+    return Dataset(["football"], samples)
+
+
+def test_split_keeps_videos_whole():
+    train, val = _clip_dataset().split(0.3, seed=1)
+    assert len(train) + len(val) == 60
+    assert {s.video_id for s in train}.isdisjoint({s.video_id for s in val})
+    assert 12 <= len(val) <= 24
+
+
+def test_split_is_deterministic_and_seeded():
+    a = _clip_dataset().split(0.3, seed=1)[1]
+    b = _clip_dataset().split(0.3, seed=1)[1]
+    assert [s.image for s in a] == [s.image for s in b]
+    with pytest.raises(ValueError, match="val_fraction"):
+        _clip_dataset().split(1.5)
+
+
+def test_frame_runs_group_consecutive_frames():
+    names = ["frame_1_jpg.rf.aa.jpg", "frame_2_jpg.rf.bb.jpg", "frame_3.jpg", "frame_40.jpg", "frame_41.jpg"]
+    ds = Dataset(["ball"], [Sample(n, 10, 10) for n in names])
+    keys = frame_run_groups(ds.samples)
+    assert keys[0] == keys[1] == keys[2]
+    assert keys[3] == keys[4] != keys[0]
+    train, val = ds.split(0.4, seed=0, group=keys)
+    assert {s.image for s in val} in ({names[3], names[4]}, set(names[:3]))
+
+
+def test_images_resolve_and_load(tiny_dataset, tmp_path):
+    s = tiny_dataset[0]
+    assert tiny_dataset.image_path(s) == tmp_path / s.image
+    img = tiny_dataset.load_image(s)
+    assert img.shape == (48, 64, 3) and img.dtype == np.uint8
+    assert tiny_dataset.missing_images() == []
+    gone = tiny_dataset.replace(samples=[Sample("images/nope.jpg", 4, 4)])
+    assert len(gone.missing_images()) == 1
+
+
+def test_s3_refs_need_an_image_root(tmp_path):
+    ds = Dataset(["football"], [Sample("s3://bucket/a/b.jpg", 4, 4)])
+    with pytest.raises(FileNotFoundError, match="image-root"):
+        ds.image_path(ds[0])
+    ds.image_root = tmp_path
+    assert ds.image_path(ds[0]) == tmp_path / "a/b.jpg"
+
+
+def test_sample_rejects_bad_size():
+    with pytest.raises(ValueError, match="image size"):
+        Sample("x.jpg", 0, 10)
