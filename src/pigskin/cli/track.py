@@ -1,0 +1,61 @@
+"""pigskin track: follow the ball through a video; annotated mp4, tracks.csv/jsonl, a label file."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("track", help="track the ball through a video (or an image folder)",
+                       description=__doc__.splitlines()[0])
+    p.add_argument("video", help="video file (mp4, mov, mkv, ...) or a folder of frame images")
+    p.add_argument("--out", required=True, help="output folder")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="trained model.tar.gz")
+    src.add_argument("--detector", choices=["simple"],
+                     help="built-in detector instead of a model: 'simple' = brown colour blobs (demo clips)")
+    p.add_argument("--score-threshold", type=float, default=None, help="model score threshold")
+    p.add_argument("--ball-class", default=None, help="the model's ball class (default: football/ball/0)")
+    p.add_argument("--no-window", action="store_true", help="search the whole frame on every frame")
+    p.add_argument("--full-every", type=int, default=15, help="whole-frame search at least every K frames")
+    p.add_argument("--window-px", type=int, default=256, help="smallest side of the search window")
+    p.add_argument("--smooth", action="store_true", help="also write the smoothed, gap-filled track")
+    p.add_argument("--max-gap", type=int, default=15, help="longest gap (frames) that smoothing fills")
+    p.add_argument("--motion", choices=["acceleration", "velocity"], default="acceleration")
+    p.add_argument("--max-coast", type=int, default=60, help="frames of prediction before the track is lost")
+    p.add_argument("--gate-px", type=float, default=30.0, help="smallest gate radius around the prediction")
+    p.add_argument("--min-score", type=float, default=0.2, help="ignore detections below this score")
+    p.add_argument("--no-video", action="store_true", help="skip the annotated mp4 (faster)")
+    p.add_argument("--save-frames", action="store_true", help="write frames/*.jpg for the Ground Truth file")
+    p.add_argument("--fps", type=float, default=None, help="frame rate of an image folder (default 30)")
+    p.add_argument("--crf", type=int, default=23, help="H.264 quality of the annotated video")
+    p.add_argument("--preset", default="superfast", help="x264 speed preset (ultrafast ... veryslow)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pigskin.track.pipeline import PipelineConfig, model_detector, track_video
+    from pigskin.track.tracker import TrackerConfig
+
+    if args.model:
+        detector = model_detector(args.model, args.score_threshold, args.ball_class)
+    else:
+        from pigskin.track.simple import BlobDetector
+
+        detector = BlobDetector()
+    config = PipelineConfig(
+        window=not args.no_window, window_px=args.window_px, full_every=args.full_every, smooth=args.smooth,
+        max_gap=args.max_gap, write_video=not args.no_video, save_frames=args.save_frames, fps=args.fps,
+        crf=args.crf, preset=args.preset, progress=not args.quiet,
+    )
+    tracker = TrackerConfig(motion=args.motion, max_coast=args.max_coast, gate_px=args.gate_px,
+                            min_score=args.min_score)
+    result = track_video(args.video, detector, args.out, config, tracker)
+    states = [r["state"] for r in result.rows]
+    print(result.timing.table())
+    counts = ", ".join(f"{states.count(s)} {s}" for s in ("detected", "predicted", "lost"))
+    print(f"{len(states)} frames: {counts}")
+    print(f"wrote {result.out_dir}/: annotated.mp4 tracks.csv tracks.jsonl groundtruth.manifest timing.json"
+          + (" tracks_smoothed.csv" if args.smooth else ""))
+    return 0
