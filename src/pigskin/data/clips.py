@@ -1,0 +1,197 @@
+"""Multi-frame data: each frame with the ``K - 1`` frames before it, for models that see motion.
+
+A multi-frame model (``model.frames > 1``, e.g. ``heatmap_mobilenet_v2``) takes a frame and its
+predecessors stacked on the channel axis, oldest first: ``(H, W, 3K)``. The predecessors come from
+the same Dataset, found by where each frame sits in its video:
+
+- ``Sample.video_id`` + ``Sample.frame_index`` (synthetic clips written with ``frames=True``, Ground
+  Truth video manifests, ``pigskin frames --every 1`` dumps); frames without a video id are then
+  stand-alone stills; or, in a Dataset with no video id at all,
+- the trailing number of the image name within the same folder and prefix (``frame_100.jpg`` follows
+  ``frame_99.jpg``; Roboflow's ``_jpg.rf.<hash>`` suffix is ignored), as :func:`frame_run_groups` does.
+
+A predecessor that is not in the Dataset (the first frames of a clip, a gap, a still image) is
+replaced by the oldest frame found, as TrackNet pads the start of a rally: a frame with no history
+is a frame that did not move. Only labels of the current frame are used.
+
+Also here: look-alike boxes recorded by :mod:`pigskin.synth` (``Sample.attrs["lookalikes"]``: flags,
+pylons, shoes, towels) for hard-negative crops, and :class:`FrameHistory`, the tracker's detector for
+a multi-frame model (it keeps the last frames and cuts the same search window out of each).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pigskin.detections import Detections
+from pigskin.samples import Dataset, Sample
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)(\D*)$")
+
+FrameKey = tuple[str, int]
+
+
+def frame_key(sample: Sample, by_name: bool = True) -> FrameKey | None:
+    """``(sequence, frame number)`` of a sample, or None for a stand-alone image (``by_name``: read
+    the number from the file name when there is no video id)."""
+    if sample.video_id is not None and sample.frame_index is not None:
+        return f"video:{sample.video_id}", int(sample.frame_index)
+    if not by_name:
+        return None
+    stem = Path(sample.image.split("#")[0]).stem.split(".rf.")[0]
+    m = _NUMBERED.match(stem)
+    if m is None:
+        return None
+    parent = str(Path(sample.image.split("#")[0]).parent)
+    return f"name:{parent}/{m.group(1)}|{m.group(3)}", int(m.group(2))
+
+
+def frame_stacks(dataset: Dataset, frames: int, step: int = 1) -> list[tuple[int, ...]]:
+    """For each sample, the dataset indices of frames ``t - (K-1)*step, ..., t`` (oldest first); a
+    missing predecessor repeats the oldest one found (the chain stops at the first gap)."""
+    if frames < 1 or step < 1:
+        raise ValueError(f"frames and step must be >= 1, got {frames} and {step}")
+    index: dict[FrameKey, int] = {}
+    by_name = not any(s.video_id is not None for s in dataset.samples)  # as pigskin.train splits them
+    keys = [frame_key(s, by_name) for s in dataset.samples]
+    for i, key in enumerate(keys):
+        if key is not None:
+            index.setdefault(key, i)
+    out = []
+    for i, key in enumerate(keys):
+        chain = [i]
+        if key is not None:
+            for j in range(1, frames):
+                prev = index.get((key[0], key[1] - j * step))
+                if prev is None:
+                    break
+                chain.append(prev)
+        chain += [chain[-1]] * (frames - len(chain))
+        out.append(tuple(reversed(chain)))
+    return out
+
+
+def stack_frames(images: Sequence[np.ndarray]) -> np.ndarray:
+    """``K`` RGB frames -> one ``(H, W, 3K)`` uint8 array (a single frame comes back as it is)."""
+    if len(images) == 1:
+        return images[0]
+    shapes = {im.shape for im in images}
+    if len(shapes) != 1:
+        raise ValueError(f"frames of one stack differ in size: {sorted(shapes)}")
+    return np.concatenate(images, axis=2)
+
+
+def load_stack(dataset: Dataset, stack: Sequence[int]) -> list[np.ndarray]:
+    """The RGB frames of one stack (sizes checked against the labels)."""
+    from pigskin.data.torch_dataset import load_checked
+
+    cache: dict[int, np.ndarray] = {}
+    for i in stack:
+        if i not in cache:
+            cache[i] = load_checked(dataset, dataset[i])
+    return [cache[i] for i in stack]
+
+
+def model_frames(model: Any) -> int:
+    """How many frames a model (module or Predictor) takes; 1 for single-frame detectors."""
+    module = getattr(model, "module", model)
+    return int(getattr(module, "frames", 1) or 1)
+
+
+def predict_dataset(
+    predict: Callable[[list[np.ndarray]], list[Detections]],
+    dataset: Dataset,
+    frames: int = 1,
+    batch_size: int = 1,
+    limit: int = 0,
+    progress: bool = False,
+) -> list[Detections]:
+    """``predict`` (e.g. ``Predictor.predict`` with a threshold bound) over the dataset's frames, each
+    with its predecessors when ``frames > 1``: one Detections per sample (of the first ``limit``)."""
+    from tqdm import tqdm
+
+    n = min(len(dataset), limit) if limit else len(dataset)
+    stacks = frame_stacks(dataset, frames) if frames > 1 else [(i,) for i in range(n)]
+    out: list[Detections] = []
+    for start in tqdm(range(0, n, batch_size), desc="predict", disable=not progress, leave=False):
+        chunk = range(start, min(n, start + batch_size))
+        out += predict([stack_frames(load_stack(dataset, stacks[i])) for i in chunk])
+    return out
+
+
+# -- hard negatives ----------------------------------------------------------------------------------
+
+
+def lookalike_boxes(sample: Sample) -> Detections:
+    """Boxes of things that look like a ball (``attrs["lookalikes"]``, as pigskin.synth records them:
+    ``[{"xyxy": [x1, y1, x2, y2], "kind": "flag"}, ...]``); malformed entries are skipped."""
+    rows = sample.attrs.get("lookalikes") if isinstance(sample.attrs, dict) else None
+    boxes = []
+    for row in rows if isinstance(rows, list) else []:
+        xyxy = row.get("xyxy") if isinstance(row, dict) else None
+        if isinstance(xyxy, (list, tuple)) and len(xyxy) == 4:
+            try:
+                b = [float(v) for v in xyxy]
+            except (TypeError, ValueError):
+                continue
+            if b[2] > b[0] and b[3] > b[1]:
+                boxes.append(b)
+    if not boxes:
+        return Detections.empty()
+    return Detections(np.array(boxes, np.float32), np.zeros(len(boxes), np.int64))
+
+
+# -- tracking ----------------------------------------------------------------------------------------
+
+Window = tuple[int, int, int, int]
+
+
+class FrameHistory:
+    """A tracker :data:`pigskin.track.pipeline.Detector` for a multi-frame model (or any model).
+
+    ``FrameHistory(predictor)(frame, window)``: keeps the last ``K - 1`` whole frames, cuts the same
+    window out of each, and runs the model on the window at the *frame's* scale (the crop is not
+    blown up to ``image_size``, so the ball keeps the size the model learnt); boxes come back in
+    whole-frame pixels. Call :meth:`reset` at a scene cut or a new video.
+    """
+
+    def __init__(self, predictor: Any, score_threshold: float | None = None) -> None:
+        self.predictor = predictor
+        self.frames = model_frames(predictor)
+        default = predictor.config.score_threshold
+        self.score_threshold = default if score_threshold is None else score_threshold
+        self.history: deque[np.ndarray] = deque(maxlen=self.frames)
+
+    def reset(self) -> None:
+        self.history.clear()
+
+    def __call__(self, frame: np.ndarray, window: Window | None = None) -> Detections:
+        from pigskin.models.predictor import detect
+
+        if self.history and self.history[-1].shape != frame.shape:
+            self.history.clear()
+        self.history.append(frame)
+        past = list(self.history)
+        past = [past[0]] * (self.frames - len(past)) + past
+        h, w = frame.shape[:2]
+        scale = self.predictor.config.image_size / max(h, w)
+        x1, y1, x2, y2 = (0, 0, w, h) if window is None else _clip_window(window, w, h)
+        crop = stack_frames([np.ascontiguousarray(f[y1:y2, x1:x2]) for f in past])
+        size = max(1, round(max(y2 - y1, x2 - x1) * scale))
+        d = detect(self.predictor.module, [crop], size, 1, self.predictor.device)[0]
+        d = d[d.confidence >= self.score_threshold]
+        if len(d) and (x1 or y1):
+            d = d.replace(xyxy=d.xyxy + np.array([x1, y1, x1, y1], np.float32))
+        return d
+
+
+def _clip_window(window: Window, width: int, height: int) -> Window:
+    x1, y1, x2, y2 = (int(round(v)) for v in window)
+    x1, y1 = max(0, min(x1, width - 1)), max(0, min(y1, height - 1))
+    return x1, y1, max(x1 + 1, min(x2, width)), max(y1 + 1, min(y2, height))
