@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup demo test lint clean
+.PHONY: setup browser demo test lint clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need Python 3.11 on PATH (or make PYTHON=/path/to/python3.11)"; exit 1; }
@@ -23,7 +23,11 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/pigskin demo --out runs/demo
 
-test: setup
+# The labeller's browser tests drive Debian's chromium (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "install Debian's chromium (apt-get install chromium) for the browser tests"; }
+
+test: setup browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 lint: setup

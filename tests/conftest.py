@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# two cores shared by two xdist workers: busy-waiting OpenMP threads would slow every conv many times over
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from pathlib import Path
 
 import numpy as np
@@ -37,3 +42,15 @@ def tiny_dataset(tmp_path: Path) -> Dataset:
         write_image(tmp_path / name, 64, 48, seed=i)
         samples.append(Sample(name, 64, 48, Detections(np.array(xyxy, np.float32).reshape(-1, 4), cls)))
     return Dataset(classes, samples, root=tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One torch thread per test: two xdist workers share two cores, and OpenMP threads spinning
+    for a core another worker holds make small conv layers many times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -20,7 +20,7 @@ from pigskin.fileio import write_text
 @dataclass(frozen=True)
 class DemoConfig:
     out: str = "runs/demo"
-    model: str = "fasterrcnn_mobilenet_v2"
+    model: str = "heatmap_mobilenet_v2"
     train_images: int = 240
     val_images: int = 80
     clip_seconds: float = 6.0
@@ -83,7 +83,12 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> Path:
             data=str(out / "data/train/manifest.jsonl"),
             val=str(out / "data/val/manifest.jsonl"),
             out=str(out / "model"),
-            model=ModelConfig(name=cfg.model),
+            # stills: the heatmap model runs as a one-frame detector (K = 1)
+            model=ModelConfig(name=cfg.model, frames=1 if cfg.model.startswith("heatmap") else 0),
+            optimizer="adamw" if cfg.model.startswith("heatmap") else "sgd",
+            lr=0.002 if cfg.model.startswith("heatmap") else 0.01,
+            crop_size=384,
+            batch=8,
             epochs=50,
             max_minutes=cfg.train_minutes,
             seed=cfg.seed,
@@ -91,7 +96,8 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> Path:
         artifact = train(config)
         return {"files": {"model/model.tar.gz": "the trained model (weights, config, classes, metrics)",
                           "model/metrics.jsonl": "per-epoch training and validation metrics"},
-                "said": f"{cfg.model} fine-tuned from ImageNet weights for {cfg.train_minutes:g} min -> {artifact}"}
+                "said": f"{cfg.model} fine-tuned from ImageNet weights for "
+                        f"{cfg.train_minutes:g} min -> {artifact}"}
 
     def score() -> dict[str, Any]:
         inputs = Inputs(data=out / "data/val/manifest.jsonl", model=out / "model/model.tar.gz")

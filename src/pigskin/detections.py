@@ -6,8 +6,9 @@ Parallel numpy arrays (not a list of objects) so that box maths stays vectorised
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 import random
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -112,7 +113,7 @@ class Dataset:
         return (
             list(self.classes) == list(other.classes)
             and len(self) == len(other)
-            and all(a.equals(b, atol=atol, images=images) for a, b in zip(self, other))
+            and all(a.equals(b, atol=atol, images=images) for a, b in zip(self, other, strict=True))
         )
 
     # -- images --------------------------------------------------------------------------------
@@ -190,8 +191,8 @@ class Dataset:
                 break
             val_keys.add(k)
             taken += sizes[k]
-        train = [s for s, k in zip(self.samples, keys) if k not in val_keys]
-        val = [s for s, k in zip(self.samples, keys) if k in val_keys]
+        train = [s for s, k in zip(self.samples, keys, strict=True) if k not in val_keys]
+        val = [s for s, k in zip(self.samples, keys, strict=True) if k in val_keys]
         return self.replace(samples=train), self.replace(samples=val)
 
     def subset(self, indices: list[int]) -> "Dataset":

@@ -97,14 +97,21 @@ def test_eval_mode_folds_batch_norm_and_follows_weight_changes():
     assert set(model.state_dict()) == set(build_model(ModelConfig(name="heatmap_mobilenet_v2")).state_dict())
 
 
-def test_early_fusion_stem_starts_as_imagenet_on_a_static_scene():
-    """The widened stem gives every frame the ImageNet filters / K: a still scene responds as K = 1."""
-    one, three = _model(frames=1), _model(frames=3)
-    three.body.body[0][0].weight.data[:, :9] = one.body.body[0][0].weight.data.repeat(1, 3, 1, 1) / 3
-    x = torch.rand(1, 3, 32, 32)
-    stem1, stem3 = one.body.body[0][0], three.body.body[0][0]
-    torch.testing.assert_close(stem1(x), stem3(x.repeat(1, 3, 1, 1)), rtol=1e-4, atol=1e-5)
-    assert stem3.weight.requires_grad
+def test_early_fusion_starts_as_the_single_frame_network():
+    """The widened stem holds the ImageNet filters for the current frame and zeros for the past: the
+    fresh K = 3 network is the K = 1 one, whatever the past frames show, and its stem trains."""
+    one = build_model(ModelConfig(name=NAMES[0], frames=1)).eval()
+    three = build_model(ModelConfig(name=NAMES[0], frames=3)).eval()
+    shared = {k: v for k, v in one.state_dict().items() if k != "body.body.0.0.weight"}
+    three.load_state_dict(shared, strict=False)
+    x = torch.rand(1, 3, 32, 48)
+    past = torch.rand(1, 6, 32, 48)
+    with torch.no_grad():
+        a, b = one(x), three(torch.cat([past, x], 1))
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
+    stem = three.body.body[0][0]
+    assert stem.weight.requires_grad and float(stem.weight.detach()[:, :6].abs().max()) == 0.0
 
 
 def test_gaussian_target_peaks_at_the_centre_and_decodes_to_the_box():

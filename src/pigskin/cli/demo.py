@@ -8,7 +8,7 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="render data, fine-tune, evaluate, analyse and track, all in one go")
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    p.add_argument("--model", default="fasterrcnn_mobilenet_v2", help="model name (see `pigskin models`)")
+    p.add_argument("--model", default="heatmap_mobilenet_v2", help="model name (see `pigskin models`)")
     p.add_argument("--train-minutes", type=float, default=4.0, help="training budget in minutes")
     p.add_argument("--train-images", type=int, default=240)
     p.add_argument("--val-images", type=int, default=80)

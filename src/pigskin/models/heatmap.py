@@ -9,8 +9,8 @@ from several consecutive frames: the ball is the thing that moves like a ball. T
   batch (a still image, or the single-frame engine paths such as ``pigskin evaluate --model``) is
   taken as a frame that did not move: it is repeated ``K`` times.
 - **Fusion**: ``early`` (default): the ``3K`` channels enter the first convolution, whose ImageNet
-  weights are copied to every frame and divided by ``K`` (a static scene then looks exactly as it
-  did to ImageNet); ``late``: the backbone runs once per frame and the features are concatenated.
+  weights go to the current frame and zeros to the past ones (so training starts from the K = 1
+  network); ``late``: the backbone runs once per frame and the features are concatenated.
   ``motion`` adds TrackNetV4-style motion maps, ``|frame_k - frame_k-1|`` (one channel per pair),
   whose first-layer weights start at zero. docs/heatmap.md has the measurements behind the default.
 - **Backbone**: MobileNetV2 (ImageNet weights, offline), cut after its stride-16 stage: a 10 px ball
@@ -122,15 +122,18 @@ class HeatmapNet(nn.Module):
         self.to(memory_format=torch.channels_last)
 
     def _widen_stem(self, channels: int) -> None:
-        """First convolution for ``channels`` inputs: each frame gets the ImageNet RGB filters / K (a
-        still scene gives the pre-trained response), motion maps start at zero. It trains even when
-        the ImageNet stem is otherwise frozen: it is the only place frames meet in early fusion."""
+        """First convolution for ``channels`` inputs: the current (last) frame gets the ImageNet RGB
+        filters, the past frames and motion maps start at zero, so the untrained K-frame network is
+        exactly the K = 1 one and learns what motion adds. (Copying the filters to every frame / K, the
+        other common choice, also keeps a still scene as ImageNet sees it, but smears a moving ball
+        into K ghosts at 1/K contrast, and it trained slower here: docs/heatmap.md.) The stem trains
+        even when the ImageNet stem is otherwise frozen: it is the only place frames meet."""
         stem = self.body.body[0]
         old: nn.Conv2d = stem[0]
         new = nn.Conv2d(channels, old.out_channels, old.kernel_size, old.stride, old.padding, bias=False)
         with torch.no_grad():
             new.weight.zero_()
-            new.weight[:, : 3 * self.frames] = old.weight.repeat(1, self.frames, 1, 1) / self.frames
+            new.weight[:, 3 * (self.frames - 1) : 3 * self.frames] = old.weight
         stem[0] = new
         stem.requires_grad_(True)
 
