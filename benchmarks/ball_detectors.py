@@ -2,23 +2,26 @@
 
     python benchmarks/ball_detectors.py --data synthetic --minutes 30              # the full table
     python benchmarks/ball_detectors.py --data soccer --minutes 30                 # real frames
-    python benchmarks/ball_detectors.py --data synthetic --minutes 1 --train-clips 3 --val-clips 1 \\
-        --seconds 2 --fps 10 --val-frames 10                                       # a smoke run
+    python benchmarks/ball_detectors.py --data synthetic --minutes 1 --train-clips 6 --val-clips 2 \\
+        --seconds 3 --fps 10 --train-stills 60 --val-frames 20                     # a smoke run
+    python benchmarks/ball_detectors.py ... --reuse --val-limit 2 --rounds 25      # re-time trained rows
 
-Rows: ``heatmap_mobilenet_v2`` (pigskin's multi-frame heatmap, K = 3), the best torchvision Faster R-CNN
-for a CPU budget (``fasterrcnn_mobilenet_v2``, FPN on MobileNetV2), YOLOv3 (``yolov3_mobilenet_v2``), all
-three trained by ``pigskin.train.train`` for ``--minutes`` of training each; and Ultralytics YOLO11n trained
-for the same minutes in a SEPARATE virtual environment (``<out>/yolo-venv``, created on first use: pip
-installs ``ultralytics`` there, reusing this environment's torch through a ``.pth`` file; AGPL-3.0, never a
-pigskin dependency). ``yolo11n.pt`` cannot be downloaded here, so YOLO11n starts from scratch
-(``yolo11n.yaml``) unless ``--yolo-weights`` names a local file; the table says which.
+Rows: ``heatmap_mobilenet_v2`` (pigskin's multi-frame heatmap, K = 3, motion maps), the best torchvision
+Faster R-CNN for a CPU budget (``fasterrcnn_mobilenet_v2``, FPN on MobileNetV2), YOLOv3
+(``yolov3_mobilenet_v2``), all three trained by ``pigskin.train.train`` for ``--minutes`` of training
+each; and Ultralytics YOLO11n trained for the same minutes in a SEPARATE virtual environment
+(``<out>/yolo-venv``, created on first use: pip installs ``ultralytics`` there, reusing this
+environment's torch through a ``.pth`` file; AGPL-3.0, never a pigskin dependency). ``yolo11n.pt``
+cannot be downloaded here, so YOLO11n starts from scratch (``yolo11n.yaml``) unless ``--yolo-weights``
+names a local file; the table says which.
 
 Columns (``pigskin.evaluate``): AP50 (COCO, IoU .5); AP50 of balls under 16 px (longest side); point F1 at
 the TrackNet distance (4 px at 512x288, i.e. ``4 * frame_width / 512``: 10 px at 1280x720, 15 px at 1920x1080)
 at each model's best score threshold (a grid, the same for every row; the threshold is shown); recall of
 occluded balls (synthetic ``occlusion >= 0.3``, IoU .5, at that threshold; "-" where the data does not say);
 median ms per 1280x720 frame on this machine (``predict`` on one frame with its preprocessing and
-post-processing; the heatmap row includes stacking its 3 frames), and the speed ratio to YOLO11n.
+post-processing; the heatmap row includes stacking its 3 frames), and the speed ratio to YOLO11n. A row
+``NAME:kK`` trains a multi-frame pigskin model with ``--frames K``; ``--reuse`` scores earlier artifacts.
 
 Data: ``synthetic`` renders ``--train-clips`` and ``--val-clips`` broadcast clips with every frame saved
 (``pigskin.synth.generate_clips``) and ``--train-stills`` stills for training (they record where the
@@ -251,7 +254,9 @@ def run_yolo11n(train: Dataset, val: Dataset, out: Path, args: argparse.Namespac
     if args.yolo_weights:
         cmd += ["--weights", args.yolo_weights]
     env = {**os.environ, "YOLO_OFFLINE": "1"}
-    if not (args.reuse and (run_dir / "summary.json").is_file()):
+    found = run_dir / "predictions.jsonl"
+    done = (run_dir / "summary.json").is_file() and found.is_file() and found.stat().st_size > 0
+    if not (args.reuse and done):
         subprocess.run(cmd, check=True, env=env)
     summary = json.loads((run_dir / "summary.json").read_text())
     preds = []
@@ -259,6 +264,8 @@ def run_yolo11n(train: Dataset, val: Dataset, out: Path, args: argparse.Namespac
         r = json.loads(line)
         boxes = np.array(r["xyxy"], np.float32).reshape(-1, 4)
         preds.append(Detections(boxes, np.array(r["classes"], np.int64), np.array(r["scores"], np.float32)))
+    if args.reuse and args.val_limit:
+        preds = preds[: len(val)]  # an earlier run scored more frames, in the same order
     if len(preds) != len(val):
         raise RuntimeError(f"yolo11n: {len(preds)} predictions for {len(val)} validation frames")
     weights = "scratch (yolo11n.yaml)" if summary["weights"] == "yolo11n.yaml" else summary["weights"]
@@ -362,6 +369,7 @@ def main() -> None:
     p.add_argument("--yolo-weights", default="", help="a local YOLO11n .pt to start from")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-limit", type=int, default=0, help="score the first N validation frames only")
+    p.add_argument("--rounds", type=int, default=9, help="timing rounds (each row once per round)")
     p.add_argument("--reuse", action="store_true", help="score the models an earlier run trained")
     args = p.parse_args()
 
@@ -392,7 +400,7 @@ def main() -> None:
         row.scores = score(val, row)
         rows.append(row)
         print(f"{name}: done in {time.time() - t:.0f} s: {json.dumps(row.scores)}", flush=True)
-    time_rows(rows, frame)
+    time_rows(rows, frame, args.rounds)
     text = table(rows, args.data, args.minutes, len(train), len(val))
     (out / "table.md").write_text(text + "\n")
     print(text)

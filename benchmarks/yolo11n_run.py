@@ -86,7 +86,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     images = [line.strip() for line in Path(args.val_list).read_text().splitlines() if line.strip()]
-    with open(out / "predictions.jsonl", "w", encoding="utf-8") as f:
+    with open(os.devnull if args.time_only else out / "predictions.jsonl", "w", encoding="utf-8") as f:
         for path in [] if args.time_only else images:
             r = model.predict(path, imgsz=args.imgsz, conf=0.001, iou=0.5, max_det=100, device="cpu",
                               verbose=False)[0]

@@ -86,9 +86,13 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> Path:
             # stills: the heatmap model runs as a one-frame detector (K = 1)
             model=ModelConfig(name=cfg.model, frames=1 if cfg.model.startswith("heatmap") else 0),
             optimizer="adamw" if cfg.model.startswith("heatmap") else "sgd",
-            lr=0.002 if cfg.model.startswith("heatmap") else 0.01,
-            crop_size=384,
-            batch=8,
+            lr=0.003 if cfg.model.startswith("heatmap") else 0.01,
+            # a few minutes of CPU: small crops and a short warm-up buy many more steps
+            crop_size=256,
+            batch=4,
+            warmup_steps=10,
+            val_max_images=24,
+            resume=False,  # every demo run starts over
             epochs=50,
             max_minutes=cfg.train_minutes,
             seed=cfg.seed,

@@ -21,7 +21,7 @@ from pigskin.models.heatmap import HeatmapNet
 from pigskin.models.heatmap_targets import encode
 from pigskin.models.predictor import Predictor, to_tensor
 
-NAMES = ["heatmap_mobilenet_v2", "heatmap_mobilenet_v2_late", "heatmap_mobilenet_v2_motion"]
+NAMES = ["heatmap_mobilenet_v2", "heatmap_mobilenet_v2_late", "heatmap_mobilenet_v2_nomotion"]
 
 
 def _model(name: str = "heatmap_mobilenet_v2", frames: int = 1, **kw) -> HeatmapNet:

@@ -24,9 +24,9 @@ MODELS: dict[str, Callable[[ModelConfig], nn.Module]] = {
     "ssdlite_mobilenet_v2": ssdlite,
     "yolov3_darknet53": partial(yolov3, backbone="darknet53"),
     "yolov3_mobilenet_v2": partial(yolov3, backbone="mobilenet_v2", neck=0.5),
-    "heatmap_mobilenet_v2": heatmap,
+    "heatmap_mobilenet_v2": partial(heatmap, motion=True),
+    "heatmap_mobilenet_v2_nomotion": heatmap,
     "heatmap_mobilenet_v2_late": partial(heatmap, fusion="late"),
-    "heatmap_mobilenet_v2_motion": partial(heatmap, motion=True),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -37,10 +37,10 @@ DESCRIPTIONS: dict[str, str] = {
     "ssdlite_mobilenet_v2": "SSDlite, MobileNetV2 backbone, pixel anchors; use image_size >= 640",
     "yolov3_darknet53": "YOLOv3, Darknet-53 backbone (from scratch), three scales (strides 8-32)",
     "yolov3_mobilenet_v2": "YOLOv3 heads (half-width neck) on MobileNetV2 (ImageNet weights), three scales",
-    "heatmap_mobilenet_v2": "ball heatmap at stride 4 (CenterNet heads) from K frames fused early "
-                            "(--frames, default 3), MobileNetV2 to stride 16, ImageNet weights",
+    "heatmap_mobilenet_v2": "ball heatmap at stride 4 (CenterNet heads) from K frames (--frames, default 3) "
+                            "fused early with motion maps; MobileNetV2 to stride 16, ImageNet weights",
+    "heatmap_mobilenet_v2_nomotion": "ball heatmap, K frames fused early, without the motion maps",
     "heatmap_mobilenet_v2_late": "ball heatmap, K frames through a shared backbone, fused late (slower)",
-    "heatmap_mobilenet_v2_motion": "ball heatmap, early fusion plus frame-difference motion maps",
 }
 
 

@@ -8,11 +8,12 @@ from several consecutive frames: the ball is the thing that moves like a ball. T
   oldest first, the frame to detect in last: ``(B, 3K, H, W)`` in [0, 1]. A plain ``(B, 3, H, W)``
   batch (a still image, or the single-frame engine paths such as ``pigskin evaluate --model``) is
   taken as a frame that did not move: it is repeated ``K`` times.
-- **Fusion**: ``early`` (default): the ``3K`` channels enter the first convolution, whose ImageNet
-  weights go to the current frame and zeros to the past ones (so training starts from the K = 1
-  network); ``late``: the backbone runs once per frame and the features are concatenated.
-  ``motion`` adds TrackNetV4-style motion maps, ``|frame_k - frame_k-1|`` (one channel per pair),
-  whose first-layer weights start at zero. docs/heatmap.md has the measurements behind the default.
+- **Fusion**: ``early``: the ``3K`` channels enter the first convolution, whose ImageNet weights go
+  to the current frame and zeros to the past ones (so training starts from the K = 1 network);
+  ``late``: the backbone runs once per frame and the features are concatenated. ``motion`` adds
+  TrackNetV4-style motion maps, ``|frame_k - frame_k-1|`` (one channel per pair, first-layer weights
+  starting at zero). ``heatmap_mobilenet_v2`` is early fusion with motion maps: docs/heatmap.md has
+  the measurements behind that choice.
 - **Backbone**: MobileNetV2 (ImageNet weights, offline), cut after its stride-16 stage: a 10 px ball
   needs no stride-32 context, and the cut saves a third of the parameters.
 - **Neck**: a light U-Net/FPN path 16 -> 8 -> 4 (1x1 laterals, nearest upsampling, depthwise-separable
