@@ -25,3 +25,19 @@ def test_atomic_dir_swaps_whole_folder(tmp_path):
         (d / "c.txt").write_text("3")
     assert sorted(p.name for p in target.iterdir()) == ["c.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_read_json_lines_names_the_bad_line(tmp_path):
+    from pigskin.errors import FormatError
+    from pigskin.fileio import read_json_lines
+
+    good = tmp_path / "a.jsonl"
+    good.write_text('{"a": 1}\n\n{"b": 2}\n')
+    assert list(read_json_lines(good)) == [(1, {"a": 1}), (3, {"b": 2})]
+    bad = tmp_path / "b.jsonl"
+    bad.write_text('{"a": 1}\n{"a": \n')
+    with pytest.raises(FormatError, match=r"b\.jsonl: line 2: malformed JSON"):
+        list(read_json_lines(bad))
+    bad.write_text('[1, 2]\n')
+    with pytest.raises(FormatError, match="line 1: expected a JSON object, got list"):
+        list(read_json_lines(bad))

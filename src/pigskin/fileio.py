@@ -63,3 +63,27 @@ def atomic_dir(path: str | os.PathLike[str], overwrite: bool = True) -> Iterator
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def read_json_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` for each non-blank line of a JSON-lines file.
+
+    A line that is not JSON, or not a JSON object, is a FormatError naming the file and the line,
+    so every JSON-lines reader (manifests, predictions, track rows) reports bad input the same way.
+    """
+    import json
+
+    from pigskin.errors import FormatError
+
+    with open(path, encoding="utf-8") as f:
+        for lineno, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            where = f"line {lineno}"
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise FormatError(path, where, f"malformed JSON: {e.msg} (column {e.colno})") from None
+            if not isinstance(obj, dict):
+                raise FormatError(path, where, f"expected a JSON object, got {type(obj).__name__}")
+            yield lineno, obj

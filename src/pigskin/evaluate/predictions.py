@@ -32,7 +32,7 @@ import numpy as np
 
 from pigskin.detections import Detections
 from pigskin.errors import FormatError, PigskinError
-from pigskin.fileio import atomic_write
+from pigskin.fileio import atomic_write, read_json_lines
 from pigskin.samples import Dataset
 
 HEADER = {"format": "pigskin-predictions", "version": 1}
@@ -83,29 +83,20 @@ def read_jsonl(path: str | os.PathLike[str]) -> tuple[list[str] | None, list[tup
     path = Path(path)
     classes: list[str] | None = None
     out: list[tuple[str, Detections, str]] = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
+    for n, rec in read_json_lines(path):
+        where = f"line {n}"
+        if "image" not in rec:
+            if "classes" in rec and not out:
+                if not isinstance(rec["classes"], list) or not all(
+                    isinstance(c, str) for c in rec["classes"]
+                ):
+                    raise FormatError(path, f"{where}: classes", "expected a list of class names")
+                classes = list(rec["classes"])
                 continue
-            where = f"line {n}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise FormatError(path, where, f"not JSON: {exc.msg}") from None
-            if not isinstance(rec, dict):
-                raise FormatError(path, where, "expected a JSON object")
-            if "image" not in rec:
-                if "classes" in rec and not out:
-                    if not isinstance(rec["classes"], list) or not all(
-                        isinstance(c, str) for c in rec["classes"]
-                    ):
-                        raise FormatError(path, f"{where}: classes", "expected a list of class names")
-                    classes = list(rec["classes"])
-                    continue
-                if rec.get("format") == HEADER["format"] and not out:
-                    continue
-                raise FormatError(path, where, "missing 'image' (each line is one image's predictions)")
-            out.append((_ref(rec["image"], path, where), _record_dets(rec, path, where), where))
+            if rec.get("format") == HEADER["format"] and not out:
+                continue
+            raise FormatError(path, where, "missing 'image' (each line is one image's predictions)")
+        out.append((_ref(rec["image"], path, where), _record_dets(rec, path, where), where))
     return classes, out
 
 

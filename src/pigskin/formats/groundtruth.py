@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from pigskin.errors import FormatError
-from pigskin.fileio import atomic_dir, atomic_write
+from pigskin.fileio import atomic_dir, atomic_write, read_json_lines
 from pigskin.formats._common import class_ids, num, put_text, rebase
 from pigskin.formats.seqlabel import (
     TRACK_TYPE,
@@ -144,32 +144,23 @@ def read(
     root = path.parent
     records: list[tuple[int, dict[str, Any], str]] = []
     names: dict[int, tuple[str, int]] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            where = f"line {lineno}"
-            try:
-                rec = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise FormatError(path, where, f"malformed JSON: {e.msg} (column {e.colno})") from None
-            if not isinstance(rec, dict):
-                raise FormatError(path, where, f"expected a JSON object, got {type(rec).__name__}")
-            if not isinstance(rec.get("source-ref"), str):
-                raise FormatError(path, where, "missing 'source-ref' (the image or sequence reference)")
-            attr = _label_attribute(rec, label_attribute, path, where)
-            meta = rec[f"{attr}-metadata"]
-            if not isinstance(meta, dict):
-                raise FormatError(path, f"{where}, {attr}-metadata", "expected an object")
-            for cid, name in _parse_class_map(meta, path, f"{where}, {attr}-metadata.class-map").items():
-                seen = names.setdefault(cid, (name, lineno))
-                if seen[0] != name:
-                    raise FormatError(
-                        path,
-                        f"{where}, {attr}-metadata.class-map",
-                        f"class id {cid} is {name!r} here but {seen[0]!r} on line {seen[1]}",
-                    )
-            records.append((lineno, rec, attr))
+    for lineno, rec in read_json_lines(path):
+        where = f"line {lineno}"
+        if not isinstance(rec.get("source-ref"), str):
+            raise FormatError(path, where, "missing 'source-ref' (the image or sequence reference)")
+        attr = _label_attribute(rec, label_attribute, path, where)
+        meta = rec[f"{attr}-metadata"]
+        if not isinstance(meta, dict):
+            raise FormatError(path, f"{where}, {attr}-metadata", "expected an object")
+        for cid, name in _parse_class_map(meta, path, f"{where}, {attr}-metadata.class-map").items():
+            seen = names.setdefault(cid, (name, lineno))
+            if seen[0] != name:
+                raise FormatError(
+                    path,
+                    f"{where}, {attr}-metadata.class-map",
+                    f"class id {cid} is {name!r} here but {seen[0]!r} on line {seen[1]}",
+                )
+        records.append((lineno, rec, attr))
     ids = sorted(names)
     classes = [names[i][0] for i in ids]
     index = {cid: i for i, cid in enumerate(ids)}

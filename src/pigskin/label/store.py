@@ -25,7 +25,7 @@ import numpy as np
 
 from pigskin.detections import Detections
 from pigskin.errors import FormatError, PigskinError
-from pigskin.fileio import atomic_write
+from pigskin.fileio import atomic_write, read_json_lines
 from pigskin.samples import Dataset, Sample
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -163,17 +163,10 @@ def resolve_ref(ref: str, base: Path, image_root: Path | None) -> Path:
 def read_manifest_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """JSON lines with line numbers; a bad line is a FormatError naming the file and line."""
     out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise FormatError(path, f"line {lineno}", f"not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("source-ref"), str):
-                raise FormatError(path, f"line {lineno}", 'expected a JSON object with a "source-ref" string')
-            out.append((lineno, obj))
+    for lineno, obj in read_json_lines(path):
+        if not isinstance(obj.get("source-ref"), str):
+            raise FormatError(path, f"line {lineno}", 'expected a JSON object with a "source-ref" string')
+        out.append((lineno, obj))
     return out
 
 

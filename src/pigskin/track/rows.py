@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pigskin.errors import FormatError
-from pigskin.fileio import write_text
+from pigskin.fileio import read_json_lines, write_text
 from pigskin.track.tracker import ROW_FIELDS, STATES
 
 _INT = ("frame",)
@@ -89,13 +89,7 @@ def read_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     text = path.read_text(encoding="utf-8")
     rows: list[dict[str, Any]] = []
     if path.suffix == ".jsonl":
-        raw = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    raw.append((f"line {n}", json.loads(line)))
-                except json.JSONDecodeError as e:
-                    raise FormatError(path, f"line {n}", f"malformed JSON: {e.msg}") from None
+        raw = [(f"line {n}", r) for n, r in read_json_lines(path)]
     else:
         reader = csv.DictReader(io.StringIO(text))
         if tuple(reader.fieldnames or ()) != ROW_FIELDS:
