@@ -21,7 +21,8 @@ at each model's best score threshold (a grid, the same for every row; the thresh
 occluded balls (synthetic ``occlusion >= 0.3``, IoU .5, at that threshold; "-" where the data does not say);
 median ms per 1280x720 frame on this machine (``predict`` on one frame with its preprocessing and
 post-processing; the heatmap row includes stacking its 3 frames), and the speed ratio to YOLO11n. A row
-``NAME:kK`` trains a multi-frame pigskin model with ``--frames K``; ``--reuse`` scores earlier artifacts.
+``NAME:kK`` trains a multi-frame pigskin model with ``--frames K``, ``NAME:scratch`` the same model without
+its ImageNet weights (transfer learning's control); ``--reuse`` scores earlier artifacts.
 
 Data: ``synthetic`` renders ``--train-clips`` and ``--val-clips`` broadcast clips with every frame saved
 (``pigskin.synth.generate_clips``) and ``--train-stills`` stills for training (they record where the
@@ -123,11 +124,16 @@ def soccer() -> tuple[Dataset, Dataset] | None:
 
 
 def train_pigskin(row: str, train: Dataset, val: Dataset, out: Path, args: argparse.Namespace) -> Path:
-    """Train row ``NAME`` or ``NAME:kK`` (a multi-frame model with K frames) for ``--minutes``."""
+    """Train row ``NAME``, ``NAME:kK`` (a multi-frame model with K frames) or ``NAME:scratch`` (no ImageNet
+    weights: the transfer-learning control) for ``--minutes``."""
     from pigskin.config import ModelConfig, TrainConfig
     from pigskin.train import train as run
 
-    name, _, k = row.partition(":k")
+    name, *tags = row.split(":")
+    k = next((t[1:] for t in tags if t.startswith("k") and t[1:].isdigit()), "")
+    unknown = [t for t in tags if t != "scratch" and not (t.startswith("k") and t[1:].isdigit())]
+    if unknown:
+        raise SystemExit(f"row {row!r}: unknown tag(s) {unknown} (known: kK, scratch)")
     family = name.split("_")[0]
     artifact = out / row.replace(":", "_") / "model.tar.gz"
     if args.reuse and artifact.is_file():
@@ -135,7 +141,9 @@ def train_pigskin(row: str, train: Dataset, val: Dataset, out: Path, args: argpa
         return artifact
     config = TrainConfig(
         out=str(out / row.replace(":", "_")),
-        model=ModelConfig(name=name, image_size=args.image_size, frames=int(k or 0)), epochs=1000,
+        model=ModelConfig(name=name, image_size=args.image_size, frames=int(k or 0),
+                          pretrained="scratch" not in tags),
+        epochs=1000,
         batch=args.batch, crop_size=args.crop, max_minutes=args.minutes, val_max_images=args.val_frames,
         seed=args.seed, resume=False, progress=False, **FAMILY.get(family, {}),
     )
@@ -154,7 +162,9 @@ def run_pigskin(row: str, artifact: Path, val: Dataset) -> Row:
 
     preds = predict_dataset(predict, val, frames=k, progress=True)
     m = predictor.metrics
-    note = f"{m.get('steps', '?')} steps, {m.get('epochs_trained', '?')} epochs"
+    minutes = m.get("train_seconds", math.nan) / 60
+    note = f"{minutes:.1f} min, {m.get('steps', '?')} steps, {m.get('epochs_trained', '?')} epochs"
+    note += ", no ImageNet weights" if not predictor.config.pretrained else ""
     note += f", K={k}" if k > 1 else ""
     return Row(row, preds, math.nan, note, predict=predict, frames=k)
 
