@@ -22,7 +22,8 @@ occluded balls (synthetic ``occlusion >= 0.3``, IoU .5, at that threshold; "-" w
 median ms per 1280x720 frame on this machine (``predict`` on one frame with its preprocessing and
 post-processing; the heatmap row includes stacking its 3 frames), and the speed ratio to YOLO11n. A row
 ``NAME:kK`` trains a multi-frame pigskin model with ``--frames K``, ``NAME:scratch`` the same model without
-its ImageNet weights (transfer learning's control); ``--reuse`` scores earlier artifacts.
+its ImageNet weights (transfer learning's control), ``NAME:bf16`` the trained NAME predicting under bfloat16
+autocast; ``--reuse`` scores earlier artifacts.
 
 Data: ``synthetic`` renders ``--train-clips`` and ``--val-clips`` broadcast clips with every frame saved
 (``pigskin.synth.generate_clips``) and ``--train-stills`` stills for training (they record where the
@@ -38,6 +39,7 @@ import argparse
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -131,16 +133,17 @@ def train_pigskin(row: str, train: Dataset, val: Dataset, out: Path, args: argpa
 
     name, *tags = row.split(":")
     k = next((t[1:] for t in tags if t.startswith("k") and t[1:].isdigit()), "")
-    unknown = [t for t in tags if t != "scratch" and not (t.startswith("k") and t[1:].isdigit())]
+    unknown = [t for t in tags if t not in ("scratch", "bf16") and not re.fullmatch(r"k\d+", t)]
     if unknown:
-        raise SystemExit(f"row {row!r}: unknown tag(s) {unknown} (known: kK, scratch)")
+        raise SystemExit(f"row {row!r}: unknown tag(s) {unknown} (known: kK, scratch, bf16)")
     family = name.split("_")[0]
-    artifact = out / row.replace(":", "_") / "model.tar.gz"
-    if args.reuse and artifact.is_file():
+    trained = ":".join([name, *(t for t in tags if t != "bf16")])  # bf16 only changes inference
+    artifact = out / trained.replace(":", "_") / "model.tar.gz"
+    if (args.reuse or trained != row) and artifact.is_file():
         print(f"{row}: reusing {artifact}", flush=True)
         return artifact
     config = TrainConfig(
-        out=str(out / row.replace(":", "_")),
+        out=str(out / trained.replace(":", "_")),
         model=ModelConfig(name=name, image_size=args.image_size, frames=int(k or 0),
                           pretrained="scratch" not in tags),
         epochs=1000,
@@ -154,7 +157,7 @@ def run_pigskin(row: str, artifact: Path, val: Dataset) -> Row:
     from pigskin.data.clips import model_frames, predict_dataset
     from pigskin.models.artifact import load_model
 
-    predictor = load_model(artifact)
+    predictor = load_model(artifact, precision="bf16" if "bf16" in row.split(":") else "fp32")
     k = model_frames(predictor)
 
     def predict(images):
@@ -165,6 +168,7 @@ def run_pigskin(row: str, artifact: Path, val: Dataset) -> Row:
     minutes = m.get("train_seconds", math.nan) / 60
     note = f"{minutes:.1f} min, {m.get('steps', '?')} steps, {m.get('epochs_trained', '?')} epochs"
     note += ", no ImageNet weights" if not predictor.config.pretrained else ""
+    note += ", bfloat16 inference" if predictor.precision == "bf16" else ""
     note += f", K={k}" if k > 1 else ""
     return Row(row, preds, math.nan, note, predict=predict, frames=k)
 

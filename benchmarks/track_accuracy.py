@@ -139,6 +139,7 @@ def main() -> None:
     ap.add_argument("--max-gap", type=int, default=15, help="gap filled by offline smoothing")
     ap.add_argument("--tracker", action="append", default=[], metavar="KEY=VALUE",
                     help="override a TrackerConfig field, e.g. --tracker max_coast=45 (repeatable)")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="model inference precision")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,7 +154,7 @@ def main() -> None:
         if not pairs:
             print(f"no <name>.mp4 + <name>.truth.jsonl pairs under {args.clips}")
             return
-        detector = model_detector(args.model) if args.model else BlobDetector()
+        detector = model_detector(args.model, precision=args.precision) if args.model else BlobDetector()
         name = Path(args.model).name if args.model else "blob (pigskin.track.simple)"
         if args.oracle is not None:
             name = (f"oracle (truth boxes, recall {args.oracle:g}, jitter {args.jitter:g} px, "

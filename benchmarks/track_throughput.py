@@ -42,12 +42,13 @@ def main() -> None:
     ap.add_argument("--full-every", type=int, default=15)
     ap.add_argument("--repeat", type=int, default=1, help="runs per row; the best is reported")
     ap.add_argument("--preset", default=PipelineConfig.preset, help="x264 preset of the annotated video")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="model inference precision")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         video = Path(args.video) if args.video else _demo(tmp / "demo_1280x720.mp4", args.frames)
-        detector = model_detector(args.model) if args.model else BlobDetector()
+        detector = model_detector(args.model, precision=args.precision) if args.model else BlobDetector()
         name = Path(args.model).name if args.model else "blob (pigskin.track.simple)"
         common = dict(progress=False, preset=args.preset, full_every=args.full_every)
         rows = [

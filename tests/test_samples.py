@@ -60,3 +60,14 @@ def test_s3_refs_need_an_image_root(tmp_path):
 def test_sample_rejects_bad_size():
     with pytest.raises(ValueError, match="image size"):
         Sample("x.jpg", 0, 10)
+
+
+def test_lookalikes_from_stills_and_clip_frame_attributes():
+    rows = [{"xyxy": [1, 2, 5, 6], "kind": "flag"}, {"bbox": [0, 0, 3, 3], "label": "helmet"},
+            {"xyxy": [5, 5, 5, 9]}, {"xyxy": "bad"}, {"xyxy": [1, 2, None, 4]}, "junk", {"kind": "x"}]
+    still = Sample("a.jpg", 10, 10, attrs={"lookalikes": rows})
+    clip = Sample("b.jpg", 10, 10, attrs={"frame-attributes": {"camera": "sideline", "lookalikes": rows}})
+    want = [([1.0, 2.0, 5.0, 6.0], "flag"), ([0.0, 0.0, 3.0, 3.0], "helmet")]
+    assert still.lookalikes() == want and clip.lookalikes() == want
+    assert Sample("c.jpg", 10, 10).lookalikes() == []
+    assert Sample("d.jpg", 10, 10, attrs={"lookalikes": "nope"}).lookalikes() == []

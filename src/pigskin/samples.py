@@ -40,6 +40,27 @@ class Sample:
     def replace(self, **changes: Any) -> "Sample":
         return replace(self, **changes)
 
+    def lookalikes(self) -> list[tuple[list[float], str]]:
+        """``(xyxy, kind)`` of things recorded as looking like a ball but not being one (flags, helmets,
+        shoes), from ``attrs["lookalikes"]`` (stills) or the frame attribute of the same name (clip
+        frames read from SeqLabel.json): ``[{"xyxy": [x1, y1, x2, y2], "kind": "flag"}, ...]``
+        (``box``/``bbox`` and ``label``/``name`` are accepted too). Malformed or empty boxes are skipped:
+        these hints steer training and error analysis, they are not labels."""
+        frame = self.attrs.get("frame-attributes")
+        rows = self.attrs.get("lookalikes", frame.get("lookalikes") if isinstance(frame, dict) else None)
+        out = []
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, dict):
+                continue
+            box = row.get("xyxy", row.get("box", row.get("bbox")))
+            try:
+                xyxy = [float(v) for v in box] if isinstance(box, (list, tuple)) and len(box) == 4 else None
+            except (TypeError, ValueError):
+                xyxy = None
+            if xyxy is not None and xyxy[2] > xyxy[0] and xyxy[3] > xyxy[1]:
+                out.append((xyxy, str(row.get("kind", row.get("label", row.get("name", "look-alike"))))))
+        return out
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sample):
             return NotImplemented

@@ -110,3 +110,32 @@ def test_any_dataset_format_works_as_predictions(tiny_dataset, tmp_path):
     for mine, theirs in zip(got.per_image, preds, strict=True):
         np.testing.assert_allclose(mine.xyxy, theirs.xyxy, atol=1e-4)
         np.testing.assert_allclose(mine.confidence, theirs.confidence, atol=1e-6)
+
+
+def test_model_predictions_give_a_multi_frame_model_each_frame_with_its_past(tiny_dataset, tmp_path):
+    """``--model`` with a K = 3 heatmap model: frame_002 is scored from frames 000-002 stacked, as the
+    model was trained, not as a still repeated three times."""
+    import torch
+
+    from pigskin.config import ModelConfig
+    from pigskin.data.clips import stack_frames
+    from pigskin.evaluate.predictions import predict_dataset
+    from pigskin.models import build_model
+    from pigskin.models.artifact import load_model, save_artifact
+
+    config = ModelConfig(name="heatmap_mobilenet_v2", frames=3, num_classes=2, pretrained=False,
+                         image_size=64, min_score=0.0)
+    torch.manual_seed(0)
+    model = build_model(config).eval()
+    with torch.no_grad():
+        model.body.body[0][0].weight.normal_(0, 0.2)  # past frames start at zero: make them count
+        model.out.bias[:2] = 0.0
+    path = save_artifact(tmp_path / "model.tar.gz", model, config, tiny_dataset.classes)
+    got = predict_dataset(path, tiny_dataset, batch_size=2, min_score=0.0).per_image
+    predictor = load_model(path)
+    images = [tiny_dataset.load_image(s) for s in tiny_dataset]
+    stacked = predictor.predict([stack_frames(images[:3])], score_threshold=0.0)[0]
+    still = predictor.predict([images[2]], score_threshold=0.0)[0]
+    assert len(got) == len(tiny_dataset) and len(got[2])
+    assert got[2].equals(stacked, atol=1e-4)
+    assert not got[2].equals(still, atol=1e-4)

@@ -14,6 +14,7 @@ from pigskin.boxes import iou
 from pigskin.config import ModelConfig
 from pigskin.data.clips import FrameHistory, stack_frames
 from pigskin.data.toy import toy_dataset
+from pigskin.detections import Detections
 from pigskin.models import DESCRIPTIONS, MODELS, build_model
 from pigskin.models.artifact import load_model, save_artifact
 from pigskin.models.base import detections_to_target, pad_batch
@@ -249,3 +250,45 @@ def test_onnx_export_matches_pytorch(fitted):
     assert comparison.detections >= len(frames)
     assert comparison.ok(box_atol=1e-2, score_atol=1e-4), comparison.summary()
     assert math.isfinite(comparison.max_box_diff)
+
+
+def test_bf16_inference_finds_the_same_balls(fitted):
+    """bfloat16 autocast (``precision="bf16"``) keeps the top ball within a pixel and its score close;
+    an unknown precision is refused."""
+    predictor, frames, _ = fitted
+    half = Predictor(predictor.module, predictor.config, predictor.classes, precision="bf16")
+    for a, b in zip(predictor.predict(frames, 0.3), half.predict(frames, 0.3), strict=True):
+        assert len(a) and len(b)
+        ta, tb = a[int(np.argmax(a.confidence))], b[int(np.argmax(b.confidence))]
+        assert np.linalg.norm(ta.centers[0] - tb.centers[0]) < 1.0
+        assert abs(float(ta.confidence[0]) - float(tb.confidence[0])) < 0.05
+    with pytest.raises(ValueError, match="precision"):
+        Predictor(predictor.module, predictor.config, predictor.classes, precision="fp8")
+
+
+def test_frame_history_feeds_k_frames_and_a_second_search_keeps_them(tmp_path: Path):
+    """The tracker's detector for a K = 3 model: frame t is seen with frames t-1 and t-2 (the first
+    frames repeat the oldest), a second call on the same frame (a wider search) does not advance the
+    history, and reset() forgets the video."""
+    config = ModelConfig(name=NAMES[0], frames=3, pretrained=False, image_size=80, min_score=0.0)
+    torch.manual_seed(3)
+    model = build_model(config).eval()
+    with torch.no_grad():
+        model.body.body[0][0].weight.normal_(0, 0.2)  # past frames start at zero: make them count
+        model.out.bias[0] = 0.0
+    predictor = Predictor(model, config, ["ball"])
+    rng = np.random.default_rng(1)
+    f = [rng.integers(0, 255, (60, 80, 3), dtype=np.uint8) for _ in range(3)]
+    history = FrameHistory(predictor, score_threshold=0.0)
+
+    def expected(stack: list[np.ndarray]) -> Detections:
+        return predictor.predict([stack_frames(stack)], score_threshold=0.0)[0]
+
+    assert history(f[0]).equals(expected([f[0]] * 3), atol=1e-4)
+    assert history(f[1]).equals(expected([f[0], f[0], f[1]]), atol=1e-4)
+    now = history(f[2])
+    assert now.equals(expected(f), atol=1e-4)
+    assert not now.equals(expected([f[2]] * 3), atol=1e-4)  # the past frames matter
+    assert history(f[2]).equals(now, atol=0.0)  # the same frame again: same past
+    history.reset()
+    assert history(f[2]).equals(expected([f[2]] * 3), atol=1e-4)

@@ -111,6 +111,12 @@ def test_cli_images_and_clips(tmp_path, capsys):
     assert len(seq) == 10 and {s.video_id for s in seq} == {"clips/000000.mp4"}
     assert [s.frame_index for s in seq] == list(range(10))
     assert all((s.detections.track_id == 1).all() for s in seq if len(s.detections))
+    # look-alikes survive the manifest on clip frames too (hard negatives for multi-frame training)
+    from pigskin.data.clips import lookalike_boxes
+
+    assert all(isinstance(s.attrs["frame-attributes"].get("lookalikes"), list) for s in seq)
+    listed = sum(len(s.attrs["frame-attributes"]["lookalikes"]) for s in seq)
+    assert sum(len(lookalike_boxes(s)) for s in seq) == listed
     assert "wrote 1 clips" in capsys.readouterr().out
     assert cli(["synth", "images", str(out), "--width", "10"]) == 2  # bad size: a clear error, no traceback
 

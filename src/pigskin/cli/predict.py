@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write the JSON lines to this file instead of standard output")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--batch", type=int, default=1, help="images per forward pass")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: bfloat16 inference, faster on CPUs with AVX512-BF16 or AMX")
     p.set_defaults(func=_run)
 
 
@@ -56,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     from pigskin.fileio import write_text
     from pigskin.models.artifact import load_model
 
-    predictor = load_model(args.model, device=args.device)
+    predictor = load_model(args.model, device=args.device, precision=args.precision)
     lines: list[str] = []
     files = image_files(args.images)
     for start in range(0, len(files), max(1, args.batch)):

@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, default=None, help="frame rate of an image folder (default 30)")
     p.add_argument("--crf", type=int, default=23, help="H.264 quality of the annotated video")
     p.add_argument("--preset", default="superfast", help="x264 speed preset (ultrafast ... veryslow)")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: bfloat16 inference, faster on CPUs with AVX512-BF16 or AMX")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
 
@@ -39,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
     from pigskin.track.tracker import TrackerConfig
 
     if args.model:
-        detector = model_detector(args.model, args.score_threshold, args.ball_class)
+        detector = model_detector(args.model, args.score_threshold, args.ball_class, args.precision)
     else:
         from pigskin.track.simple import BlobDetector
 

@@ -129,19 +129,9 @@ def predict_dataset(
 
 
 def lookalike_boxes(sample: Sample) -> Detections:
-    """Boxes of things that look like a ball (``attrs["lookalikes"]``, as pigskin.synth records them:
-    ``[{"xyxy": [x1, y1, x2, y2], "kind": "flag"}, ...]``); malformed entries are skipped."""
-    rows = sample.attrs.get("lookalikes") if isinstance(sample.attrs, dict) else None
-    boxes = []
-    for row in rows if isinstance(rows, list) else []:
-        xyxy = row.get("xyxy") if isinstance(row, dict) else None
-        if isinstance(xyxy, (list, tuple)) and len(xyxy) == 4:
-            try:
-                b = [float(v) for v in xyxy]
-            except (TypeError, ValueError):
-                continue
-            if b[2] > b[0] and b[3] > b[1]:
-                boxes.append(b)
+    """Boxes of the things that look like a ball (:meth:`pigskin.samples.Sample.lookalikes`), as class 0
+    detections: where hard-negative crops are cut."""
+    boxes = [xyxy for xyxy, _ in sample.lookalikes()]
     if not boxes:
         return Detections.empty()
     return Detections(np.array(boxes, np.float32), np.zeros(len(boxes), np.int64))
@@ -158,14 +148,18 @@ class FrameHistory:
     ``FrameHistory(predictor)(frame, window)``: keeps the last ``K - 1`` whole frames, cuts the same
     window out of each, and runs the model on the window at the *frame's* scale (the crop is not
     blown up to ``image_size``, so the ball keeps the size the model learnt); boxes come back in
-    whole-frame pixels. Call :meth:`reset` at a scene cut or a new video.
+    whole-frame pixels; only class ``keep_class`` when given. A second call with the same frame object
+    (a wider search of one frame) does not advance the history. Call :meth:`reset` at a scene cut or a
+    new video (``track_video`` does at the start).
     """
 
-    def __init__(self, predictor: Any, score_threshold: float | None = None) -> None:
+    def __init__(self, predictor: Any, score_threshold: float | None = None, keep_class: int | None = None
+                 ) -> None:
         self.predictor = predictor
         self.frames = model_frames(predictor)
         default = predictor.config.score_threshold
         self.score_threshold = default if score_threshold is None else score_threshold
+        self.keep_class = keep_class
         self.history: deque[np.ndarray] = deque(maxlen=self.frames)
 
     def reset(self) -> None:
@@ -176,7 +170,8 @@ class FrameHistory:
 
         if self.history and self.history[-1].shape != frame.shape:
             self.history.clear()
-        self.history.append(frame)
+        if not self.history or frame is not self.history[-1]:
+            self.history.append(frame)
         past = list(self.history)
         past = [past[0]] * (self.frames - len(past)) + past
         h, w = frame.shape[:2]
@@ -184,8 +179,12 @@ class FrameHistory:
         x1, y1, x2, y2 = (0, 0, w, h) if window is None else _clip_window(window, w, h)
         crop = stack_frames([np.ascontiguousarray(f[y1:y2, x1:x2]) for f in past])
         size = max(1, round(max(y2 - y1, x2 - x1) * scale))
-        d = detect(self.predictor.module, [crop], size, 1, self.predictor.device)[0]
-        d = d[d.confidence >= self.score_threshold]
+        precision = getattr(self.predictor, "precision", "fp32")
+        d = detect(self.predictor.module, [crop], size, 1, self.predictor.device, precision)[0]
+        keep = d.confidence >= self.score_threshold
+        if self.keep_class is not None:
+            keep &= d.class_id == self.keep_class
+        d = d[keep]
         if len(d) and (x1 or y1):
             d = d.replace(xyxy=d.xyxy + np.array([x1, y1, x1, y1], np.float32))
         return d

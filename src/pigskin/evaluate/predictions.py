@@ -378,6 +378,8 @@ def predict_dataset(
     ``min_score`` (0.001, the usual COCO-evaluation setting) instead of the model's own default.
     """
     try:
+        from pigskin.data.clips import model_frames
+        from pigskin.data.clips import predict_dataset as predict_stacks
         from pigskin.models.artifact import load_model
     except ImportError as exc:
         raise PigskinError(
@@ -392,17 +394,14 @@ def predict_dataset(
     kw = {"score_threshold": min_score} if takes_threshold else {}
     notes: list[str] = []
     lut = _class_map(list(model.classes), dataset, path, notes)
-    samples = dataset.samples
-    out: list[Detections] = []
-    starts = range(0, len(samples), batch_size)
-    if progress:
-        from tqdm import tqdm
 
-        starts = tqdm(starts, desc="predict", unit="batch")
-    for i in starts:
-        batch = samples[i : i + batch_size]
-        dets = model.predict([dataset.load_image(s) for s in batch], **kw)
-        if len(dets) != len(batch):
-            raise PigskinError(f"{path}: predict() returned {len(dets)} results for {len(batch)} images")
-        out += [_remap(d, lut, path, s.image) for d, s in zip(dets, batch, strict=True)]
+    def predict(images: list[np.ndarray]) -> list[Detections]:
+        dets = model.predict(images, **kw)
+        if len(dets) != len(images):
+            raise PigskinError(f"{path}: predict() returned {len(dets)} results for {len(images)} images")
+        return dets
+
+    # a multi-frame model sees each clip frame with its predecessors (a still is its own past)
+    dets = predict_stacks(predict, dataset, model_frames(model), batch_size, progress=progress)
+    out = [_remap(d, lut, path, s.image) for d, s in zip(dets, dataset.samples, strict=True)]
     return Predictions(out, notes)

@@ -607,15 +607,9 @@ def _lookalikes(dataset: Dataset, i: int, targets: Sequence[int]) -> tuple[np.nd
     """Boxes that look like a ball but are not: other classes' GT boxes, and ``Sample.attrs['lookalikes']``
     (a list of ``{"xyxy": [x1, y1, x2, y2], "kind": "helmet"}``) that a renderer or labeller recorded."""
     s = dataset.samples[i]
-    boxes: list[list[float]] = []
-    kinds: list[str] = []
-    for item in s.attrs.get("lookalikes", None) or []:
-        if isinstance(item, dict):
-            box = item.get("xyxy", item.get("box", item.get("bbox")))
-            kind = item.get("kind", item.get("label", item.get("name", "look-alike")))
-            if isinstance(box, (list, tuple)) and len(box) == 4:
-                boxes.append([float(x) for x in box])
-                kinds.append(str(kind))
+    found = s.lookalikes()
+    boxes: list[list[float]] = [xyxy for xyxy, _ in found]
+    kinds: list[str] = [kind for _, kind in found]
     other = ~np.isin(s.detections.class_id, targets)
     boxes += s.detections.xyxy[other].tolist()
     kinds += [dataset.classes[c] for c in s.detections.class_id[other].tolist()]

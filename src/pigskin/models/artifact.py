@@ -171,8 +171,11 @@ def _check_members(path: Path, members: dict[str, bytes]) -> tuple[dict[str, Any
     return manifest, members[WEIGHTS]
 
 
-def load_model(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> Predictor:
-    """Rebuild the model an artifact describes and load its weights; a clear error otherwise."""
+def load_model(
+    path: str | os.PathLike[str], device: torch.device | str = "cpu", precision: str = "fp32"
+) -> Predictor:
+    """Rebuild the model an artifact describes and load its weights; a clear error otherwise.
+    ``precision="bf16"`` predicts under bfloat16 autocast (:func:`pigskin.models.predictor.detect`)."""
     from pigskin.models import build_model
 
     manifest, weights = read_artifact(path)
@@ -217,4 +220,5 @@ def load_model(path: str | os.PathLike[str], device: torch.device | str = "cpu")
         metrics=dict(manifest.get("metrics") or {}),
         train_config=manifest.get("train_config"),
         meta=manifest,
+        precision=precision,
     )

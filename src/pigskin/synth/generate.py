@@ -230,6 +230,9 @@ def _clip_sample(cfg: SynthConfig, frame, image: str, video_id: str, k: int) -> 
     tids = np.where(d.class_id == 0, BALL_TRACK, 0).astype(np.int64)
     tids[d.class_id == 1] = [PLAYER_TRACK0 + i for i in pidx]
     flat = {k2: v for k2, v in frame.attrs.items() if isinstance(v, (str, bool, int, float))}
+    # the look-alikes' boxes (flags, pylons, shoes...) let training cut hard negatives from clip frames
+    # as from stills (pigskin.data.clips.lookalike_boxes); SeqLabel.json keeps them as a frame attribute
+    flat["lookalikes"] = frame.attrs.get("lookalikes", [])
     return Sample(
         image,
         cfg.width,

@@ -156,35 +156,29 @@ def windowed(predict: Callable[[list[np.ndarray]], list[Detections]]) -> Detecto
 
 
 def model_detector(path: str | os.PathLike[str], score_threshold: float | None = None,
-                   ball_class: str | None = None) -> Detector:
+                   ball_class: str | None = None, precision: str = "fp32") -> Detector:
     """A :data:`Detector` from a trained ``model.tar.gz`` (``pigskin.models.artifact``).
 
     A window is cropped and shown to the model at the scale the model sees a whole frame at
     (``image_size`` / the frame's long side: 1 for a 1280-px frame and the default 1280), so the
     ball keeps the size the model learnt, and a 256-px window costs a fraction of a frame. Only
     the ball class is kept: ``ball_class`` by name, else ``football`` or ``ball``, else class 0.
+    A multi-frame model (the heatmap family, ``K`` frames) sees the same window cut from the current
+    frame and the ``K - 1`` before it (:class:`pigskin.data.clips.FrameHistory`), as it was trained.
+    ``precision``: see :func:`pigskin.models.artifact.load_model`.
     """
     try:
+        from pigskin.data.clips import FrameHistory
         from pigskin.models.artifact import load_model
-        from pigskin.models.predictor import detect
     except ImportError as exc:  # pragma: no cover - the models package needs torch
         raise PigskinError(f"{path}: cannot load models ({exc})") from exc
-    predictor = load_model(path)
+    predictor = load_model(path, precision=precision)
     classes = [str(c) for c in predictor.classes]
     if ball_class is not None and ball_class not in classes:
         raise PigskinError(f"{path}: no class {ball_class!r} in the model (it has {', '.join(classes)})")
     keep = classes.index(ball_class) if ball_class is not None else next(
         (i for i, c in enumerate(classes) if c.lower() in ("football", "ball")), 0)
-    threshold = predictor.config.score_threshold if score_threshold is None else float(score_threshold)
-
-    def run(frame: np.ndarray, window: Window | None = None) -> Detections:
-        scale = predictor.config.image_size / max(frame.shape[:2])
-        part, offset = crop(frame, window)
-        size = max(1, round(max(part.shape[:2]) * scale))
-        d = detect(predictor.module, [part], size, 1, predictor.device)[0]
-        return shift(d[(d.confidence >= threshold) & (d.class_id == keep)], offset)
-
-    return run
+    return FrameHistory(predictor, score_threshold, keep)
 
 
 # -- the loop -------------------------------------------------------------------------------------
@@ -229,6 +223,9 @@ def track_video(
             video = VideoWriter(partial_name(video_path), info.width, info.height, info.fps,
                                 cfg.crf, cfg.preset)
         since_full = 0
+        reset = getattr(detector, "reset", None)
+        if callable(reset):  # a new video: a multi-frame detector forgets the last one's frames
+            reset()
         frames = iter(reader)
         with _progress(info, cfg.progress) as bar:
             while True:
