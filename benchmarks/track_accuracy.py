@@ -36,12 +36,16 @@ from pathlib import Path
 
 import numpy as np
 
-from pigskin.detections import Detections
-from pigskin.track.metrics import TrackMetrics, load_truth, track_metrics
-from pigskin.track.offline import smooth
-from pigskin.track.pipeline import PipelineConfig, model_detector, track_video
-from pigskin.track.simple import BlobDetector
-from pigskin.track.tracker import TrackerConfig
+from pigskin import runtime
+
+runtime.prepare()  # as pigskin track does, before torch starts
+
+from pigskin.detections import Detections  # noqa: E402
+from pigskin.track.metrics import TrackMetrics, load_truth, track_metrics  # noqa: E402
+from pigskin.track.offline import smooth  # noqa: E402
+from pigskin.track.pipeline import PipelineConfig, model_detector, track_video  # noqa: E402
+from pigskin.track.simple import BlobDetector  # noqa: E402
+from pigskin.track.tracker import TrackerConfig  # noqa: E402
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov")
 

@@ -25,9 +25,13 @@ import platform
 import tempfile
 from pathlib import Path
 
-from pigskin.detections import Detections
-from pigskin.track.pipeline import PipelineConfig, model_detector, track_video
-from pigskin.track.simple import BlobDetector
+from pigskin import runtime
+
+runtime.prepare()  # as pigskin track does, before torch starts
+
+from pigskin.detections import Detections  # noqa: E402
+from pigskin.track.pipeline import PipelineConfig, model_detector, track_video  # noqa: E402
+from pigskin.track.simple import BlobDetector  # noqa: E402
 
 
 def _nothing(frame, window=None) -> Detections:

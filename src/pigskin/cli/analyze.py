@@ -23,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.model:
+        from pigskin.runtime import prepare
+
+        prepare()  # before torch is imported (a predictions file needs no torch at all)
     from pigskin.evaluate.run import analyze_to_dir
     from pigskin.evaluate.slices import AnalyzeConfig
 

@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pigskin.runtime import prepare
+
+    prepare()  # before torch is imported: allocator, OpenMP wait policy, threads
     from pigskin.demo import DemoConfig, run_demo
 
     run_demo(DemoConfig(out=args.out, model=args.model, train_minutes=args.train_minutes,

@@ -54,6 +54,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.model:
+        from pigskin.runtime import prepare
+
+        prepare()  # before torch is imported (a predictions file needs no torch at all)
     from pigskin.evaluate.metrics import EvalConfig
     from pigskin.evaluate.run import evaluate_to_dir
 

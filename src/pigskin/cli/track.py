@@ -37,6 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.model:
+        from pigskin.runtime import prepare
+
+        prepare()  # before torch is imported: allocator, OpenMP wait policy, threads (2x at 1280x720)
     from pigskin.track.pipeline import PipelineConfig, model_detector, track_video
     from pigskin.track.tracker import TrackerConfig
 
