@@ -103,14 +103,8 @@ def synthetic(out: Path, args: argparse.Namespace) -> tuple[Dataset, Dataset]:
         if not (folder / "manifest.jsonl").is_file():
             print(f"rendering {args.train_stills} training stills into {folder} ...", flush=True)
             generate_images(cfg, args.train_stills, folder, start=20_000)
-        train = merge(train, load(folder / "manifest.jsonl"))
+        train = Dataset.merge([train, load(folder / "manifest.jsonl")])
     return train, val
-
-
-def merge(a: Dataset, b: Dataset) -> Dataset:
-    """One Dataset of both (image paths made absolute: the two live in different folders)."""
-    samples = [s.replace(image=str(ds.image_path(s).resolve())) for ds in (a, b) for s in ds]
-    return Dataset(list(a.classes), samples)
 
 
 def soccer() -> tuple[Dataset, Dataset] | None:

@@ -29,12 +29,6 @@ from pigskin.samples import Dataset  # noqa: E402
 from pigskin.train import train  # noqa: E402
 
 
-def merged(paths: list[str]) -> Dataset:
-    sets = [load(p) for p in paths]
-    samples = [s.replace(image=str(ds.image_path(s).resolve())) for ds in sets for s in ds]
-    return Dataset(list(sets[0].classes), samples)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", action="append", required=True, help="a training set (repeatable)")
@@ -54,7 +48,7 @@ def main() -> None:
             raise SystemExit(f"--set expects NAME=VALUE, got {pair!r}")
         values[name.strip()] = value.strip()
     config = override(TrainConfig(out=args.out, resume=False), values)
-    train_set = merged(args.data)
+    train_set = Dataset.merge([load(p) for p in args.data])
     print(f"{len(train_set)} training frames ({train_set.num_boxes} balls)", flush=True)
     print(train(config, train_set, load(args.val)))
 

@@ -71,3 +71,18 @@ def test_lookalikes_from_stills_and_clip_frame_attributes():
     assert still.lookalikes() == want and clip.lookalikes() == want
     assert Sample("c.jpg", 10, 10).lookalikes() == []
     assert Sample("d.jpg", 10, 10, attrs={"lookalikes": "nope"}).lookalikes() == []
+
+
+def test_merge_makes_image_paths_absolute_and_checks_classes(tmp_path):
+    a = Dataset(["ball"], [Sample("images/a.jpg", 10, 10)], root=tmp_path / "one")
+    two = [Sample("images/b.jpg", 10, 10), Sample("images/c.jpg", 10, 10)]
+    b = Dataset(["ball"], two, root=tmp_path / "two")
+    merged = Dataset.merge([a, b])
+    assert merged.classes == ["ball"] and len(merged) == 3
+    assert [merged.image_path(s) for s in merged] == [
+        (tmp_path / "one/images/a.jpg").resolve(), (tmp_path / "two/images/b.jpg").resolve(),
+        (tmp_path / "two/images/c.jpg").resolve()]
+    with pytest.raises(ValueError, match="classes differ"):
+        Dataset.merge([a, Dataset(["football"], [])])
+    with pytest.raises(ValueError, match="no datasets"):
+        Dataset.merge([])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -218,3 +218,16 @@ class Dataset:
 
     def subset(self, indices: list[int]) -> "Dataset":
         return self.replace(samples=[self.samples[i] for i in indices])
+
+    @staticmethod
+    def merge(datasets: Sequence["Dataset"]) -> "Dataset":
+        """One dataset of several read from different folders (e.g. clips plus stills): image paths are
+        made absolute so each still resolves; the class lists must be the same."""
+        if not datasets:
+            raise ValueError("Dataset.merge: no datasets")
+        classes = list(datasets[0].classes)
+        for ds in datasets[1:]:
+            if list(ds.classes) != classes:
+                raise ValueError(f"Dataset.merge: classes differ: {classes} vs {list(ds.classes)}")
+        samples = [s.replace(image=str(ds.image_path(s).resolve())) for ds in datasets for s in ds]
+        return Dataset(classes, samples)
