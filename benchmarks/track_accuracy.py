@@ -41,9 +41,10 @@ from pigskin import runtime
 runtime.prepare()  # as pigskin track does, before torch starts
 
 from pigskin.detections import Detections  # noqa: E402
+from pigskin.track.detectors import model_detector  # noqa: E402
 from pigskin.track.metrics import TrackMetrics, load_truth, track_metrics  # noqa: E402
 from pigskin.track.offline import smooth  # noqa: E402
-from pigskin.track.pipeline import PipelineConfig, model_detector, track_video  # noqa: E402
+from pigskin.track.pipeline import PipelineConfig, track_video  # noqa: E402
 from pigskin.track.simple import BlobDetector  # noqa: E402
 from pigskin.track.tracker import TrackerConfig  # noqa: E402
 
@@ -144,6 +145,8 @@ def main() -> None:
     ap.add_argument("--tracker", action="append", default=[], metavar="KEY=VALUE",
                     help="override a TrackerConfig field, e.g. --tracker max_coast=45 (repeatable)")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="model inference precision")
+    ap.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
+                    help="model runtime (auto: ONNX Runtime when installed and fp32)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,7 +161,8 @@ def main() -> None:
         if not pairs:
             print(f"no <name>.mp4 + <name>.truth.jsonl pairs under {args.clips}")
             return
-        detector = model_detector(args.model, precision=args.precision) if args.model else BlobDetector()
+        detector = (model_detector(args.model, precision=args.precision, backend=args.backend)
+                    if args.model else BlobDetector())
         name = Path(args.model).name if args.model else "blob (pigskin.track.simple)"
         if args.oracle is not None:
             name = (f"oracle (truth boxes, recall {args.oracle:g}, jitter {args.jitter:g} px, "

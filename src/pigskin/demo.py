@@ -54,7 +54,8 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> Path:
     from pigskin.config import ModelConfig, TrainConfig
     from pigskin.evaluate.run import Inputs, analyze_to_dir, evaluate_to_dir
     from pigskin.synth import generate_clips, generate_images, preset
-    from pigskin.track.pipeline import PipelineConfig, model_detector, track_video
+    from pigskin.track.detectors import model_detector
+    from pigskin.track.pipeline import PipelineConfig, track_video
     from pigskin.train import train
 
     out = Path(cfg.out)

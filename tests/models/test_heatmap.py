@@ -12,7 +12,7 @@ from torchvision.ops.misc import FrozenBatchNorm2d
 
 from pigskin.boxes import iou
 from pigskin.config import ModelConfig
-from pigskin.data.clips import FrameHistory, stack_frames
+from pigskin.data.clips import stack_frames
 from pigskin.data.toy import toy_dataset
 from pigskin.detections import Detections
 from pigskin.models import DESCRIPTIONS, MODELS, build_model
@@ -21,6 +21,7 @@ from pigskin.models.base import detections_to_target, pad_batch
 from pigskin.models.heatmap import HeatmapNet
 from pigskin.models.heatmap_targets import encode
 from pigskin.models.predictor import Predictor, to_tensor
+from pigskin.track.detectors import FrameHistory
 
 NAMES = ["heatmap_mobilenet_v2", "heatmap_mobilenet_v2_late", "heatmap_mobilenet_v2_nomotion"]
 

@@ -29,7 +29,7 @@ def test_track_cli_no_window_and_no_video(tmp_path, demo_video, capsys):
     out = tmp_path / "run"
     assert main(["track", str(video), "--detector", "simple", "--out", str(out), "--no-window", "--no-video",
                  "--quiet"]) == 0
-    assert "0 searched in a window" in capsys.readouterr().out
+    assert "(45 frames, 45 searched whole)" in capsys.readouterr().out
     assert not (out / "annotated.mp4").exists()
 
 

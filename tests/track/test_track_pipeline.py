@@ -9,7 +9,8 @@ import pytest
 
 from pigskin.errors import PigskinError
 from pigskin.formats import load
-from pigskin.track.pipeline import PipelineConfig, search_window, track_video, windowed
+from pigskin.track.detectors import windowed
+from pigskin.track.pipeline import PipelineConfig, search_window, track_video
 from pigskin.track.rows import read_rows
 from pigskin.track.simple import BlobDetector
 from pigskin.track.tracker import BallTracker
@@ -37,7 +38,8 @@ def test_track_video_writes_every_output(tmp_path, demo_video):
     assert count_frames(out / "annotated.mp4") == 45
     timing = json.loads((out / "timing.json").read_text())
     assert timing["complete"] is True and timing["frames"] == 45 and timing["error"] is None
-    assert set(timing["stages"]) == {"decode", "detect", "track", "draw", "encode"}
+    assert set(timing["stages"]) == {"decode", "detect", "track", "draw", "encode", "wait"}
+    assert timing["threaded"] is True and timing["full_frames"] + timing["window_frames"] == 45
     assert 0 < timing["window_frames"] < 45
     assert len(read_rows(out / "tracks_smoothed.csv")) == 45
     # the label file loads back as one video of 45 frames, a box wherever the track had a position

@@ -32,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="superfast", help="x264 speed preset (ultrafast ... veryslow)")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="bf16: bfloat16 inference, faster on CPUs with AVX512-BF16 or AMX")
+    p.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
+                   help="model runtime: onnx = ONNX Runtime (faster on CPU), auto = onnx when installed "
+                        "and fp32")
+    p.add_argument("--threads", type=int, default=None, help="model threads (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
 
@@ -41,11 +45,13 @@ def _run(args: argparse.Namespace) -> int:
         from pigskin.runtime import prepare
 
         prepare()  # before torch is imported: allocator, OpenMP wait policy, threads (2x at 1280x720)
-    from pigskin.track.pipeline import PipelineConfig, model_detector, track_video
+    from pigskin.track.detectors import model_detector
+    from pigskin.track.pipeline import PipelineConfig, track_video
     from pigskin.track.tracker import TrackerConfig
 
     if args.model:
-        detector = model_detector(args.model, args.score_threshold, args.ball_class, args.precision)
+        detector = model_detector(args.model, args.score_threshold, args.ball_class, args.precision,
+                                  args.backend, args.threads)
     else:
         from pigskin.track.simple import BlobDetector
 

@@ -15,14 +15,13 @@ replaced by the oldest frame found, as TrackNet pads the start of a rally: a fra
 is a frame that did not move. Only labels of the current frame are used.
 
 Also here: look-alike boxes recorded by :mod:`pigskin.synth` (``Sample.attrs["lookalikes"]``: flags,
-pylons, shoes, towels) for hard-negative crops, and :class:`FrameHistory`, the tracker's detector for
-a multi-frame model (it keeps the last frames and cuts the same search window out of each).
+pylons, shoes, towels) for hard-negative crops. The tracker's detector for a multi-frame model is
+:class:`pigskin.track.detectors.FrameHistory`.
 """
 
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -135,62 +134,3 @@ def lookalike_boxes(sample: Sample) -> Detections:
     if not boxes:
         return Detections.empty()
     return Detections(np.array(boxes, np.float32), np.zeros(len(boxes), np.int64))
-
-
-# -- tracking ----------------------------------------------------------------------------------------
-
-Window = tuple[int, int, int, int]
-
-
-class FrameHistory:
-    """A tracker :data:`pigskin.track.pipeline.Detector` for a multi-frame model (or any model).
-
-    ``FrameHistory(predictor)(frame, window)``: keeps the last ``K - 1`` whole frames, cuts the same
-    window out of each, and runs the model on the window at the *frame's* scale (the crop is not
-    blown up to ``image_size``, so the ball keeps the size the model learnt); boxes come back in
-    whole-frame pixels; only class ``keep_class`` when given. A second call with the same frame object
-    (a wider search of one frame) does not advance the history. Call :meth:`reset` at a scene cut or a
-    new video (``track_video`` does at the start).
-    """
-
-    def __init__(self, predictor: Any, score_threshold: float | None = None, keep_class: int | None = None
-                 ) -> None:
-        self.predictor = predictor
-        self.frames = model_frames(predictor)
-        default = predictor.config.score_threshold
-        self.score_threshold = default if score_threshold is None else score_threshold
-        self.keep_class = keep_class
-        self.history: deque[np.ndarray] = deque(maxlen=self.frames)
-
-    def reset(self) -> None:
-        self.history.clear()
-
-    def __call__(self, frame: np.ndarray, window: Window | None = None) -> Detections:
-        from pigskin.models.predictor import detect
-
-        if self.history and self.history[-1].shape != frame.shape:
-            self.history.clear()
-        if not self.history or frame is not self.history[-1]:
-            self.history.append(frame)
-        past = list(self.history)
-        past = [past[0]] * (self.frames - len(past)) + past
-        h, w = frame.shape[:2]
-        scale = self.predictor.config.image_size / max(h, w)
-        x1, y1, x2, y2 = (0, 0, w, h) if window is None else _clip_window(window, w, h)
-        crop = stack_frames([np.ascontiguousarray(f[y1:y2, x1:x2]) for f in past])
-        size = max(1, round(max(y2 - y1, x2 - x1) * scale))
-        precision = getattr(self.predictor, "precision", "fp32")
-        d = detect(self.predictor.module, [crop], size, 1, self.predictor.device, precision)[0]
-        keep = d.confidence >= self.score_threshold
-        if self.keep_class is not None:
-            keep &= d.class_id == self.keep_class
-        d = d[keep]
-        if len(d) and (x1 or y1):
-            d = d.replace(xyxy=d.xyxy + np.array([x1, y1, x1, y1], np.float32))
-        return d
-
-
-def _clip_window(window: Window, width: int, height: int) -> Window:
-    x1, y1, x2, y2 = (int(round(v)) for v in window)
-    x1, y1 = max(0, min(x1, width - 1)), max(0, min(y1, height - 1))
-    return x1, y1, max(x1 + 1, min(x2, width)), max(y1 + 1, min(y2, height))

@@ -258,9 +258,10 @@ class HeatmapNet(nn.Module):
         return out
 
     def onnx_graph(self) -> nn.Module:
-        """The exportable ``(images (1, 3, H, W), size (2,)) -> boxes, scores, labels`` graph
-        (:mod:`pigskin.serve.export`); with ``K > 1`` it runs the still-image path. The folded twin is
-        built here, outside the tracer, so the graph holds the folded weights as constants."""
+        """The exportable ``(images (1, 3K, H, W), size (2,)) -> boxes, scores, labels`` graph
+        (:mod:`pigskin.serve.export` traces it with K stacked frames; a still is repeated K times by
+        the ONNX backend). The folded twin is built here, outside the tracer, so the graph holds the
+        folded weights as constants."""
         with torch.no_grad():
             return _HeatmapGraph(self._folded() if self.fold else self)
 

@@ -126,16 +126,32 @@ class Predictor:
     def device(self) -> torch.device:
         return next(self.module.parameters()).device
 
+    @property
+    def frames(self) -> int:
+        """Frames per input: ``K`` for a multi-frame model (``(H, W, 3K)`` stacks), else 1."""
+        return int(getattr(self.module, "frames", 1) or 1)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.config.image_size)
+
+    @property
+    def score_threshold(self) -> float:
+        return float(self.config.score_threshold)
+
     def to(self, device: torch.device | str) -> "Predictor":
         self.module.to(device)
         return self
 
     def predict(
-        self, images: list[np.ndarray], score_threshold: float | None = None, batch_size: int = 1
+        self, images: list[np.ndarray], score_threshold: float | None = None, batch_size: int = 1,
+        image_size: int | None = None,
     ) -> list[Detections]:
         """Boxes in each input frame's pixels; keeps scores >= ``score_threshold``
-        (default ``config.score_threshold``)."""
+        (default ``config.score_threshold``). ``image_size``: the long side the frames are resized to
+        (default ``config.image_size``); the tracker passes a window's share of it, so a window is seen
+        at the scale of its whole frame."""
         threshold = self.config.score_threshold if score_threshold is None else float(score_threshold)
-        size = self.config.image_size
+        size = self.config.image_size if image_size is None else int(image_size)
         dets = detect(self.module, list(images), size, batch_size, self.device, self.precision)
         return [d[d.confidence >= threshold] for d in dets]

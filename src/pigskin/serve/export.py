@@ -118,7 +118,8 @@ def export_onnx(predictor: Any, frame_size: tuple[int, int] = (1280, 720), opset
     config = predictor.config
     divisible = int(getattr(module, "size_divisible", 32))
     graph = onnx_graph(module).eval()
-    frame = np.zeros((frame_size[1], frame_size[0], 3), np.uint8)
+    frames = int(getattr(module, "frames", 1) or 1)  # a multi-frame model's graph takes K stacked frames
+    frame = np.zeros((frame_size[1], frame_size[0], 3 * frames), np.uint8)
     batch, size, _ = preprocess(frame, config.image_size, divisible)
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
@@ -141,6 +142,7 @@ def export_onnx(predictor: Any, frame_size: tuple[int, int] = (1280, 720), opset
         "size_divisible": str(divisible),
         "classes": json.dumps(list(predictor.classes)),
         "score_threshold": str(config.score_threshold),
+        "frames": str(frames),
     }
     for key, value in meta.items():
         prop = model.metadata_props.add()

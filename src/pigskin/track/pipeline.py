@@ -5,9 +5,10 @@ The pipeline takes any *detector*, a callable ``detector(rgb_frame, window) -> D
 back in whole-frame pixels. :func:`model_detector` adapts a trained ``model.tar.gz``;
 :class:`pigskin.track.simple.BlobDetector` is a training-free stand-in.
 
-Window search: while the track is confident (the last frame was a detection) the detector sees
-only a square around the predicted centre, at full resolution; the whole frame is searched every
-``full_every`` frames and whenever the track is coasting or lost.
+Window search (:func:`search_plan`): while there is a track (following or coasting) the detector sees
+only a square around the predicted centre, at full resolution, plus a square around each candidate
+that is not tracked yet; the whole frame is searched every ``full_every`` frames with a track and
+every ``lost_every`` frames without one (between those, a lost track searches only its candidates).
 
 Outputs in ``out_dir`` (see docs/track.md): ``annotated.mp4``, ``tracks.csv``, ``tracks.jsonl``,
 ``groundtruth.manifest`` (+ ``.seq/``: a Ground Truth video-object-tracking label to review),
@@ -32,38 +33,41 @@ import numpy as np
 
 from pigskin.boxes import clip
 from pigskin.detections import Detections
-from pigskin.errors import PigskinError
 from pigskin.fileio import write_text
+from pigskin.track.detectors import Detector, Window, clip_window
 from pigskin.track.draw import Trail, render
 from pigskin.track.offline import smooth
 from pigskin.track.rows import RowWriter, partial_name, write_rows
+from pigskin.track.threads import Behind, Prefetch
 from pigskin.track.tracker import BallTracker, TrackerConfig
 from pigskin.track.video import VideoInfo, VideoReader, VideoWriter, frame_name
 
-Window = tuple[int, int, int, int]
-Detector = Callable[[np.ndarray, Window | None], Detections]
-STAGES = ("decode", "detect", "track", "draw", "encode")
+STAGES = ("decode", "detect", "track", "draw", "encode")  # + "wait": the loop waiting for a decoded frame
 
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    window: bool = True  # search a window around the prediction while the track is confident
+    window: bool = True  # search windows around the prediction and candidates (see search_plan)
     window_px: int = 256  # smallest window side; grows with the gate and the ball's size
-    full_every: int = 15  # search the whole frame at least this often (frames)
+    full_every: int = 15  # search the whole frame at least this often (frames) while tracking ...
+    lost_every: int = 3  # ... and this often while there is no track
+    candidates: int = 3  # untracked sightings followed in windows between whole-frame searches
     trail: int = 20  # positions shown behind the ball
     write_video: bool = True
     crf: int = 23  # H.264 quality (lower = better, bigger)
     preset: str = "superfast"  # x264 speed preset (veryfast: 3x smaller files, ~1.4x slower)
     smooth: bool = False  # also write the offline RTS-smoothed, gap-filled track
     max_gap: int = 15  # gaps up to this many frames are filled by smoothing
+    threads: bool = True  # decode ahead and draw + encode behind the detector, in two threads
     save_frames: bool = False  # write every frame as frames/<video>_<n>.jpg (for the Ground Truth file)
     fps: float | None = None  # frame rate of an image folder (default 30)
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.full_every < 1 or self.window_px < 16:
+        if min(self.full_every, self.lost_every) < 1 or self.window_px < 16 or self.candidates < 0:
             raise ValueError(
-                f"full_every >= 1 and window_px >= 16 required, got {self.full_every}, {self.window_px}"
+                f"full_every >= 1, lost_every >= 1, window_px >= 16 and candidates >= 0 required, got "
+                f"{self.full_every}, {self.lost_every}, {self.window_px}, {self.candidates}"
             )
 
 
@@ -73,8 +77,10 @@ class StageTiming:
 
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     frames: int = 0
-    window_frames: int = 0
+    window_frames: int = 0  # frames searched in windows only (or, while lost, not at all)
+    full_frames: int = 0  # frames searched whole
     wall_s: float = 0.0
+    threaded: bool = False  # decode and draw + encode ran in threads beside the loop (times overlap)
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -93,6 +99,8 @@ class StageTiming:
         return {
             "frames": self.frames,
             "window_frames": self.window_frames,
+            "full_frames": self.full_frames,
+            "threaded": self.threaded,
             "wall_s": round(self.wall_s, 4),
             "fps": round(self.fps, 2),
             "stages": {k: {"seconds": round(v, 4), "ms_per_frame": round(1000 * v / n, 3)}
@@ -106,7 +114,10 @@ class StageTiming:
         for k, v in self.seconds.items():
             lines.append(f"{k:<8} {1000 * v / n:9.2f} {100 * v / total:5.1f}%")
         lines.append(f"{'total':<8} {1000 * self.wall_s / n:9.2f}  -> {self.fps:.1f} frames/s "
-                     f"({self.frames} frames, {self.window_frames} searched in a window)")
+                     f"({self.frames} frames, {self.full_frames} searched whole)")
+        if self.threaded:
+            lines.append("(decode, draw and encode ran in threads beside detect: the stages overlap, and "
+                         "wait is the loop waiting for a decoded frame)")
         return "\n".join(lines)
 
 
@@ -121,78 +132,76 @@ class TrackResult:
     error: str | None = None
 
 
-# -- detectors ------------------------------------------------------------------------------------
-def clip_window(window: Window, width: int, height: int) -> Window:
-    x1, y1, x2, y2 = (int(round(v)) for v in window)
-    x1, y1 = max(0, min(x1, width - 1)), max(0, min(y1, height - 1))
-    return x1, y1, max(x1 + 1, min(x2, width)), max(y1 + 1, min(y2, height))
-
-
-def crop(frame: np.ndarray, window: Window | None) -> tuple[np.ndarray, tuple[int, int]]:
-    """The window's pixels (the whole frame for None) and the window's top-left corner."""
-    if window is None:
-        return frame, (0, 0)
-    x1, y1, x2, y2 = clip_window(window, frame.shape[1], frame.shape[0])
-    return np.ascontiguousarray(frame[y1:y2, x1:x2]), (x1, y1)
-
-
-def shift(d: Detections, offset: tuple[int, int]) -> Detections:
-    """Boxes found in a crop, moved back into frame pixels."""
-    if len(d) == 0 or offset == (0, 0):
-        return d
-    x, y = offset
-    return d.replace(xyxy=d.xyxy + np.array([x, y, x, y], np.float32))
-
-
-def windowed(predict: Callable[[list[np.ndarray]], list[Detections]]) -> Detector:
-    """Make a whole-image predictor that works at any image size a :data:`Detector`: predict on the
-    window's crop as it is, shift the boxes back into frame pixels."""
-
-    def detect(frame: np.ndarray, window: Window | None = None) -> Detections:
-        part, offset = crop(frame, window)
-        return shift(predict([part])[0], offset)
-
-    return detect
-
-
-def model_detector(path: str | os.PathLike[str], score_threshold: float | None = None,
-                   ball_class: str | None = None, precision: str = "fp32") -> Detector:
-    """A :data:`Detector` from a trained ``model.tar.gz`` (``pigskin.models.artifact``).
-
-    A window is cropped and shown to the model at the scale the model sees a whole frame at
-    (``image_size`` / the frame's long side: 1 for a 1280-px frame and the default 1280), so the
-    ball keeps the size the model learnt, and a 256-px window costs a fraction of a frame. Only
-    the ball class is kept: ``ball_class`` by name, else ``football`` or ``ball``, else class 0.
-    A multi-frame model (the heatmap family, ``K`` frames) sees the same window cut from the current
-    frame and the ``K - 1`` before it (:class:`pigskin.data.clips.FrameHistory`), as it was trained.
-    ``precision``: see :func:`pigskin.models.artifact.load_model`.
-    """
-    try:
-        from pigskin.data.clips import FrameHistory
-        from pigskin.models.artifact import load_model
-    except ImportError as exc:  # pragma: no cover - the models package needs torch
-        raise PigskinError(f"{path}: cannot load models ({exc})") from exc
-    predictor = load_model(path, precision=precision)
-    classes = [str(c) for c in predictor.classes]
-    if ball_class is not None and ball_class not in classes:
-        raise PigskinError(f"{path}: no class {ball_class!r} in the model (it has {', '.join(classes)})")
-    keep = classes.index(ball_class) if ball_class is not None else next(
-        (i for i, c in enumerate(classes) if c.lower() in ("football", "ball")), 0)
-    return FrameHistory(predictor, score_threshold, keep)
-
-
 # -- the loop -------------------------------------------------------------------------------------
+def square(center: np.ndarray, half: float, width: int, height: int) -> Window:
+    """A square of side ``2 * half`` around ``center``, slid (not cut) to stay inside the frame."""
+    half = min(half, max(width, height) / 2)
+    x1 = int(np.clip(center[0] - half, 0, max(width - 2 * half, 0)))
+    y1 = int(np.clip(center[1] - half, 0, max(height - 2 * half, 0)))
+    return clip_window((x1, y1, x1 + 2 * half, y1 + 2 * half), width, height)
+
+
 def search_window(tracker: BallTracker, width: int, height: int, min_side: int) -> Window | None:
     """A square around the tracker's next predicted centre, big enough for its gate and the ball."""
     pred = tracker.predicted()
     if pred is None:
         return None
     center, gate, size = pred
-    half = max(min_side / 2, gate + float(np.max(size)))
-    half = min(half, max(width, height) / 2)
-    x1 = int(np.clip(center[0] - half, 0, max(width - 2 * half, 0)))
-    y1 = int(np.clip(center[1] - half, 0, max(height - 2 * half, 0)))
-    return clip_window((x1, y1, x1 + 2 * half, y1 + 2 * half), width, height)
+    return square(center, max(min_side / 2, gate + float(np.max(size))), width, height)
+
+
+def merge_windows(windows: list[Window]) -> list[Window]:
+    """Overlapping windows become their bounding box, so no pixel is searched twice and no ball is
+    reported twice."""
+    out = list(windows)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                    del out[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return out
+
+
+def search_plan(tracker: BallTracker, width: int, height: int, cfg: PipelineConfig,
+                since_full: int) -> list[Window] | None:
+    """Where to look in the next frame: ``None`` = the whole frame; else windows around the track's
+    prediction (while it follows or coasts) and around up to ``cfg.candidates`` untracked sightings
+    (so a ball seen once in a whole-frame search is confirmed in the frames after); ``[]`` = nowhere
+    (a multi-frame detector still remembers the frame). The whole frame is searched at least every
+    ``full_every`` frames with a track, every ``lost_every`` without one."""
+    if not cfg.window or since_full >= cfg.full_every - 1:
+        return None
+    if not tracker.active and since_full >= cfg.lost_every - 1:
+        return None
+    regions = []
+    track = search_window(tracker, width, height, cfg.window_px)
+    if track is not None:
+        regions.append(track)
+    for center, radius in tracker.candidates_ahead()[: cfg.candidates]:
+        regions.append(square(center, max(cfg.window_px / 2, radius), width, height))
+    return merge_windows(regions)
+
+
+def search(detector: Detector, image: np.ndarray, regions: list[Window] | None) -> Detections:
+    """Run ``detector`` on the whole frame (None) or on each region; with no region, only let a
+    detector that keeps past frames (:class:`pigskin.track.detectors.FrameHistory`) see this one."""
+    if regions is None:
+        return detector(image, None)
+    if not regions:
+        observe = getattr(detector, "observe", None)
+        if callable(observe):
+            observe(image)
+        return Detections.empty(with_confidence=True)
+    found = [detector(image, w) for w in regions]
+    return found[0] if len(found) == 1 else Detections.concat(found)
 
 
 def track_video(
@@ -222,55 +231,106 @@ def track_video(
         if cfg.write_video:
             video = VideoWriter(partial_name(video_path), info.width, info.height, info.fps,
                                 cfg.crf, cfg.preset)
-        since_full = 0
+        since_full = cfg.full_every  # frames since the last whole-frame search: none yet
+        stop_frames: Callable[[], None] = lambda: None  # noqa: E731
+        stop_video: Callable[[], None] = lambda: None  # noqa: E731
         reset = getattr(detector, "reset", None)
         if callable(reset):  # a new video: a multi-frame detector forgets the last one's frames
             reset()
-        frames = iter(reader)
+        timing.threaded = cfg.threads
+        frames, stop_frames = _frames(reader, timing, cfg.threads)
+        drawing = _Drawing(video, timing, cfg.threads)
+        stop_video = drawing.close
         with _progress(info, cfg.progress) as bar:
             while True:
-                with timing.stage("decode"):
+                with timing.stage("wait" if cfg.threads else "decode"):
                     item = next(frames, None)
                 if item is None:
                     break
                 index, time_s, image = item
-                window = None
-                if cfg.window and tracker.confident and since_full < cfg.full_every - 1:
-                    window = search_window(tracker, info.width, info.height, cfg.window_px)
-                since_full = since_full + 1 if window is not None else 0
+                regions = search_plan(tracker, info.width, info.height, cfg, since_full)
+                since_full = since_full + 1 if regions is not None else 0
                 with timing.stage("detect"):
-                    dets = detector(image, window)
+                    dets = search(detector, image, regions)
                 with timing.stage("track"):
-                    state = tracker.update(dets, index, window)
+                    state = tracker.update(dets, index, regions)
                     row = state.row(time_s)
                     rows.append(row)
                     row_writer.write(row)
                     trail.push(state)
                 if cfg.save_frames:
                     _save_frame(out / "frames" / frame_name(info.path, index), image)
-                if video is not None:
-                    with timing.stage("draw"):
-                        picture = render(image, state, trail.points)
-                    with timing.stage("encode"):
-                        video.write(picture)
+                drawing.put(image, state, list(trail.points))
                 timing.frames += 1
-                timing.window_frames += window is not None
+                timing.window_frames += regions is not None
+                timing.full_frames += regions is None
                 bar.update(1)
     except BaseException as exc:
         result.complete, result.error = False, str(exc) or type(exc).__name__
         raise
     finally:
         timing.wall_s = time.perf_counter() - t_start
-        _finish(result, reader, row_writer, video, video_path, cfg, tracker_config)
+        _finish(result, [stop_frames, reader.close, row_writer.close], video, stop_video, video_path, cfg,
+                tracker_config)
     return result
 
 
-def _finish(result: TrackResult, reader: VideoReader, row_writer: RowWriter, video: VideoWriter | None,
-            video_path: Path, cfg: PipelineConfig, tracker_config: TrackerConfig | None) -> None:
+def _frames(reader: VideoReader, timing: StageTiming, threads: bool
+            ) -> tuple[Iterator[Any], Callable[[], None]]:
+    """The reader's frames, timed as "decode", decoded ahead in a thread when ``threads``; and what
+    stops that thread."""
+
+    def timed() -> Iterator[Any]:
+        frames = iter(reader)
+        while True:
+            with timing.stage("decode"):
+                item = next(frames, None)
+            if item is None:
+                return
+            yield item
+
+    if not threads:
+        return timed(), lambda: None
+    ahead = Prefetch(timed(), depth=4, name="pigskin-decode")
+    return ahead, ahead.close
+
+
+class _Drawing:
+    """Draw the overlay and encode each frame (timed as "draw" and "encode"), in a thread behind the
+    loop when ``threads``; nothing without a video."""
+
+    def __init__(self, video: VideoWriter | None, timing: StageTiming, threads: bool) -> None:
+        self.video, self.timing = video, timing
+        self.behind = Behind(self._write, depth=4, name="pigskin-encode") if video and threads else None
+
+    def _write(self, image: np.ndarray, state: Any, trail: list[Any]) -> None:
+        with self.timing.stage("draw"):
+            picture = render(image, state, trail)
+        with self.timing.stage("encode"):
+            self.video.write(picture)
+
+    def put(self, image: np.ndarray, state: Any, trail: list[Any]) -> None:
+        if self.video is None:
+            return
+        if self.behind is not None:
+            self.behind.put(image, state, trail)
+        else:
+            self._write(image, state, trail)
+
+    def close(self) -> None:
+        """Wait until every frame put is encoded (the mp4 then holds all of them)."""
+        if self.behind is not None:
+            self.behind.close()
+
+
+def _finish(result: TrackResult, closing: list[Callable[[], None]], video: VideoWriter | None,
+            stop_video: Callable[[], None], video_path: Path, cfg: PipelineConfig,
+            tracker_config: TrackerConfig | None) -> None:
     """Close and name every output; on an error path a failure here must not hide the first error."""
     failing = not result.complete
-    steps: list[Callable[[], None]] = [reader.close, row_writer.close]
+    steps = list(closing)
     if video is not None:
+        steps.append(stop_video)
         steps.append(lambda: _finish_video(video, video_path))
     if cfg.smooth:
         steps.append(lambda: _write_smoothed(result, cfg, tracker_config))

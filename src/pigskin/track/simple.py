@@ -2,7 +2,7 @@
 
 It finds compact blobs of the ball's brown, so it works on the demo clips (``pigskin.track.demo``)
 and on clean synthetic frames. It is a baseline and the stand-in detector for tests and for timing
-the tracking pipeline itself; a trained model (``pigskin.track.pipeline.model_detector``) replaces
+the tracking pipeline itself; a trained model (``pigskin.track.detectors.model_detector``) replaces
 it on real broadcast video, where brown skin, turf and crowds defeat a colour rule.
 
 Like a real model it is cheaper on a small window than on the whole frame: the whole frame is
@@ -17,8 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from pigskin.detections import Detections
-
-Window = tuple[int, int, int, int]
+from pigskin.track.detectors import Window, clip_window
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class BlobConfig:
 
 
 class BlobDetector:
-    """``detector(frame, window) -> Detections`` (the :data:`pigskin.track.pipeline.Detector` shape).
+    """``detector(frame, window) -> Detections`` (the :data:`pigskin.track.detectors.Detector` shape).
 
     Scores mix how close the blob's colour is to ``color`` with how ball-like its shape is
     (fill of its box near an ellipse's pi/4, size within range), so they rank blobs usefully.
@@ -50,7 +49,7 @@ class BlobDetector:
     def __call__(self, frame: np.ndarray, window: Window | None = None) -> Detections:
         c = self.config
         h, w = frame.shape[:2]
-        x0, y0, x1, y1 = (0, 0, w, h) if window is None else _clip_window(window, w, h)
+        x0, y0, x1, y1 = (0, 0, w, h) if window is None else clip_window(window, w, h)
         region = frame[y0:y1, x0:x1]
         stride = max(1, c.full_stride) if window is None else 1
         coarse = self._mask(region[::stride, ::stride])
@@ -96,9 +95,3 @@ class BlobDetector:
         shape = float(np.clip(1.0 - 2.0 * abs(fill - np.pi / 4) / (np.pi / 4), 0.0, 1.0))
         score = float(np.clip(0.5 * closeness + 0.5 * shape, 0.0, 1.0))
         return np.array([xs.start, ys.start, xs.stop, ys.stop], np.float32), score
-
-
-def _clip_window(window: Window, w: int, h: int) -> Window:
-    x0, y0, x1, y1 = (int(round(v)) for v in window)
-    x0, y0 = max(0, min(x0, w - 1)), max(0, min(y0, h - 1))
-    return x0, y0, max(x0 + 1, min(x1, w)), max(y0 + 1, min(y1, h))

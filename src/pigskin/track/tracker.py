@@ -26,6 +26,7 @@ from pigskin.detections import Detections
 from pigskin.track.kalman import KalmanFilter, initial_covariance, motion_model
 
 STATES = ("detected", "predicted", "lost")
+Box = tuple[float, float, float, float]
 ROW_FIELDS = ("frame", "time_s", "x1", "y1", "x2", "y2", "cx", "cy", "score", "state")
 
 
@@ -136,8 +137,9 @@ class _StaticMap:
         self.hits = np.zeros(0, np.int64)
         self.missed = np.zeros(0, np.int64)
 
-    def update(self, centers: np.ndarray, frame: int, window: tuple[float, ...] | None) -> np.ndarray:
-        """Record this frame's centres; return which of them sit on a still spot."""
+    def update(self, centers: np.ndarray, frame: int, searched: list[tuple[float, ...]] | None) -> np.ndarray:
+        """Record this frame's centres (``searched``: the windows looked at, None for the whole frame);
+        return which of them sit on a still spot."""
         n_old = len(self.anchor)
         seen = np.zeros(n_old, bool)
         spot = np.zeros(len(centers), np.int64)
@@ -157,12 +159,13 @@ class _StaticMap:
                     seen[j] = True
             spot[i] = j
         static = (self.hits[spot] >= 2) & (frame - self.first[spot] >= self.frames - 1)
-        searched = np.ones(n_old, bool)
-        if window is not None:
-            x1, y1, x2, y2 = window
+        looked = np.ones(n_old, bool)
+        if searched is not None:
             a = self.anchor[:n_old]
-            searched = (a[:, 0] >= x1) & (a[:, 0] < x2) & (a[:, 1] >= y1) & (a[:, 1] < y2)
-        self.missed[:n_old] += searched & ~seen
+            looked[:] = False
+            for x1, y1, x2, y2 in searched:
+                looked |= (a[:, 0] >= x1) & (a[:, 0] < x2) & (a[:, 1] >= y1) & (a[:, 1] < y2)
+        self.missed[:n_old] += looked & ~seen
         keep = self.missed <= self.forget
         self.anchor, self.first, self.hits, self.missed = (
             self.anchor[keep], self.first[keep], self.hits[keep], self.missed[keep])
@@ -211,15 +214,27 @@ class BallTracker:
         center, _ = self._kf.peek()
         return center, self._gate(self._coast + 1), self._size.copy()
 
+    def candidates_ahead(self) -> list[tuple[np.ndarray, float]]:
+        """Where the candidates not (yet) tracked should be next frame, best score first: each
+        sighting of the last frame's extrapolated centre and the radius it may move in. A window
+        search looks there too, so a new ball seen once in a whole-frame search can be confirmed."""
+        if self.last is None:
+            return []
+        r = self.config.acquire_radius_px
+        seen = [s for s in self._sightings if s.frame == self.last.frame]
+        return [(s.center + s.velocity, r) for s in sorted(seen, key=lambda s: -s.score)]
+
     # -- the step ---------------------------------------------------------------------------
     def update(self, detections: Detections | None, frame_index: int,
-               window: tuple[float, float, float, float] | None = None) -> TrackState:
-        """Advance one frame. ``window`` is the region the detector searched (None: all of it);
-        ``detections=None`` means nothing was found (same as empty)."""
+               searched: Box | list[Box] | None = None) -> TrackState:
+        """Advance one frame. ``searched`` is the region (or list of regions) the detector looked at,
+        None for the whole frame; ``detections=None`` means nothing was found (same as empty)."""
         c = self.config
         boxes, scores = _candidates(detections, c.min_score)
         centers = (boxes[:, :2] + boxes[:, 2:]) / 2
-        static = self._static.update(centers, frame_index, window)
+        if searched is not None and len(searched) == 4 and np.isscalar(searched[0]):
+            searched = [searched]
+        static = self._static.update(centers, frame_index, searched)
         state: TrackState | None = None
         if self._kf is not None:
             state = self._follow(frame_index, boxes, centers, scores, static)
