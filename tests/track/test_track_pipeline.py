@@ -10,10 +10,10 @@ import pytest
 from pigskin.errors import PigskinError
 from pigskin.formats import load
 from pigskin.track.detectors import windowed
-from pigskin.track.pipeline import PipelineConfig, search_window, track_video
+from pigskin.track.pipeline import PipelineConfig, merge_windows, search_plan, search_window, track_video
 from pigskin.track.rows import read_rows
 from pigskin.track.simple import BlobDetector
-from pigskin.track.tracker import BallTracker
+from pigskin.track.tracker import BallTracker, TrackerConfig
 from pigskin.track.video import VideoWriter, count_frames, read_frames
 
 QUIET = dict(progress=False)
@@ -152,3 +152,66 @@ def test_search_window_covers_the_prediction_and_stays_inside(boxes_at):
     center, _, _ = tracker.predicted()
     assert 0 <= x1 < center[0] < x2 <= 320 and 0 <= y1 < center[1] < y2 <= 180
     assert x2 - x1 >= 64 and y2 - y1 >= 64
+
+
+class _Recorder:
+    """A detector that finds nothing and records what it was asked to search."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, object]] = []
+        self.observed: list[int] = []
+        self.frame = -1
+        self.last = None
+
+    def _see(self, image) -> None:
+        if image is not self.last:
+            self.frame, self.last = self.frame + 1, image
+
+    def observe(self, image) -> None:
+        self._see(image)
+        self.observed.append(self.frame)
+
+    def __call__(self, image, window=None):
+        from pigskin.detections import Detections
+
+        self._see(image)
+        self.calls.append((self.frame, window))
+        return Detections.empty(with_confidence=True)
+
+
+def test_without_a_track_the_whole_frame_is_searched_every_lost_every_frames(tmp_path, demo_video):
+    video, _ = demo_video
+    recorder = _Recorder()
+    cfg = PipelineConfig(lost_every=3, write_video=False, **QUIET)
+    res = track_video(video, recorder, tmp_path / "o", cfg)
+    assert {r["state"] for r in res.rows} == {"lost"}
+    assert [f for f, _ in recorder.calls] == list(range(0, 45, 3))
+    assert all(w is None for _, w in recorder.calls)
+    assert recorder.observed == [f for f in range(45) if f % 3]  # the rest only remembered
+    assert res.timing.full_frames == 15
+
+
+def test_search_plan_follows_the_track_and_its_candidates(boxes_at):
+    cfg = PipelineConfig(window_px=64, full_every=10, lost_every=3)
+    tracker = BallTracker(image_size=(640, 360))
+    assert search_plan(tracker, 640, 360, cfg, since_full=1) == []  # lost, between whole searches
+    assert search_plan(tracker, 640, 360, cfg, since_full=2) is None
+    tracker.update(boxes_at([(100.0, 100.0), (500.0, 300.0)], [0.9, 0.5]), 0)  # two sightings, no track
+    regions = search_plan(tracker, 640, 360, cfg, since_full=0)
+    assert len(regions) == 2
+    for (x, y), (x1, y1, x2, y2) in zip([(500.0, 300.0), (100.0, 100.0)], sorted(regions, reverse=True),
+                                        strict=True):
+        assert x1 < x < x2 and y1 < y < y2 and x2 - x1 >= 2 * TrackerConfig().acquire_radius_px
+    tracker.update(boxes_at([(104.0, 100.0)], [0.9]), 1)  # the first one again: a track
+    assert tracker.active and tracker.candidates_ahead() == []
+    (window,) = search_plan(tracker, 640, 360, cfg, since_full=0)
+    assert window[0] < 108 < window[2]
+    assert search_plan(tracker, 640, 360, cfg, since_full=9) is None  # the periodic whole frame
+    assert search_plan(tracker, 640, 360, PipelineConfig(window=False), since_full=0) is None
+
+
+def test_overlapping_windows_merge_into_one():
+    merged = merge_windows([(0, 0, 10, 10), (5, 5, 20, 20), (50, 50, 60, 60)])
+    assert merged == [(0, 0, 20, 20), (50, 50, 60, 60)]
+    assert merge_windows([(0, 0, 10, 10), (10, 0, 20, 10)]) == [(0, 0, 10, 10), (10, 0, 20, 10)]  # touching
+    assert merge_windows([(0, 0, 10, 10), (30, 0, 40, 10), (8, 0, 32, 10)]) == [(0, 0, 40, 10)]

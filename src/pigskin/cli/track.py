@@ -17,7 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--score-threshold", type=float, default=None, help="model score threshold")
     p.add_argument("--ball-class", default=None, help="the model's ball class (default: football/ball/0)")
     p.add_argument("--no-window", action="store_true", help="search the whole frame on every frame")
-    p.add_argument("--full-every", type=int, default=15, help="whole-frame search at least every K frames")
+    p.add_argument("--full-every", type=int, default=15,
+                   help="whole-frame search at least every K frames while a ball is tracked")
+    p.add_argument("--lost-every", type=int, default=3,
+                   help="whole-frame search every K frames while no ball is tracked")
+    p.add_argument("--no-threads", action="store_true",
+                   help="decode and encode in the main thread (default: in two threads beside the model)")
     p.add_argument("--window-px", type=int, default=256, help="smallest side of the search window")
     p.add_argument("--smooth", action="store_true", help="also write the smoothed, gap-filled track")
     p.add_argument("--max-gap", type=int, default=15, help="longest gap (frames) that smoothing fills")
@@ -57,7 +62,8 @@ def _run(args: argparse.Namespace) -> int:
 
         detector = BlobDetector()
     config = PipelineConfig(
-        window=not args.no_window, window_px=args.window_px, full_every=args.full_every, smooth=args.smooth,
+        window=not args.no_window, window_px=args.window_px, full_every=args.full_every,
+        lost_every=args.lost_every, threads=not args.no_threads, smooth=args.smooth,
         max_gap=args.max_gap, write_video=not args.no_video, save_frames=args.save_frames, fps=args.fps,
         crf=args.crf, preset=args.preset, progress=not args.quiet,
     )
