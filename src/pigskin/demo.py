@@ -111,7 +111,7 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> Path:
         return {"files": {"evaluate/metrics.json": "AP, AP50, AP75, AP by size, point metrics",
                           "evaluate/pr_curve.png": "precision-recall curve",
                           "evaluate/predictions.jsonl": "the model's boxes on every validation frame"},
-                "said": f"AP50 {m['AP50']:.3f}, AP {m['AP']:.3f}, AP_small {m['AP_small']:.3f}"}
+                "said": ", ".join(f"{k} {_num(m.get(k))}" for k in ("AP50", "AP", "AP_small"))}
 
     def report() -> dict[str, Any]:
         inputs = Inputs(data=out / "data/val/manifest.jsonl", predictions=out / "evaluate/predictions.jsonl")
@@ -139,6 +139,11 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> Path:
     log.run("Build the sensitivity report", report)
     log.run("Track the ball through the clip", follow)
     return write_summary(out, cfg, log)
+
+
+def _num(value: Any) -> str:
+    """A metric for the summary; None (e.g. no ball of that size in the validation set) as n/a."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def write_summary(out: Path, cfg: DemoConfig, log: DemoLog) -> Path:
