@@ -118,7 +118,7 @@ def test_reset_forgets_the_track(boxes_at):
     tracker = BallTracker()
     for t in range(5):
         tracker.update(boxes_at([(100.0 + 5 * t, 100.0)], [0.9]), t)
-    assert tracker.active and tracker.confident
+    assert tracker.active and tracker.last.state == "detected"
     tracker.reset()
     assert not tracker.active and tracker.predicted() is None
     assert tracker.update(boxes_at([(500.0, 500.0)], [0.9]), 5).state == "lost"

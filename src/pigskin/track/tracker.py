@@ -201,12 +201,6 @@ class BallTracker:
     def active(self) -> bool:
         return self._kf is not None
 
-    @property
-    def confident(self) -> bool:
-        """The last frame was a detection of something that moves: the next frame can be searched
-        in a window. (On a still object the whole frame is searched, so a moving ball can take over.)"""
-        return self._kf is not None and self._coast == 0 and not self._on_static
-
     def predicted(self) -> tuple[np.ndarray, float, np.ndarray] | None:
         """Next frame's predicted centre, gate radius and box size; None without a track."""
         if self._kf is None:
