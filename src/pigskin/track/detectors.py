@@ -154,14 +154,21 @@ def onnx_model(path: str | os.PathLike[str], predictor: Any, threads: int | None
     """An ONNX Runtime session of ``predictor``'s model: the artifact's ``model.onnx`` if it matches
     these weights and frame count, else a fresh export (traced on a small frame: the graph is dynamic).
     Its workers do not spin, so the pipeline's video threads get the cores when the model waits."""
-    from pigskin.serve.backends import OnnxBackend, artifact_onnx, default_threads, weights_digest
+    from pigskin.serve.backends import (
+        OnnxBackend,
+        artifact_onnx,
+        default_threads,
+        onnx_metadata,
+        weights_digest,
+    )
     from pigskin.serve.export import export_onnx
 
     threads = threads or default_threads()
     data = artifact_onnx(path)
-    if data is not None:
-        stored = OnnxBackend(data, threads, f"{path} (model.onnx)", spin=False)
-        if stored.weights == weights_digest(predictor.module) and stored.frames == predictor.frames:
-            return stored
+    if data is not None:  # read the metadata before paying for a session
+        meta = onnx_metadata(data)
+        if (meta.get("weights") == weights_digest(predictor.module)
+                and int(meta.get("frames", 1)) == predictor.frames):
+            return OnnxBackend(data, threads, f"{path} (model.onnx)", spin=False)
     graph = export_onnx(predictor, frame_size=(256, 256))
     return OnnxBackend(graph, threads, f"{path} (exported)", spin=False)

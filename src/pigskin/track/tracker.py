@@ -137,7 +137,7 @@ class _StaticMap:
         self.hits = np.zeros(0, np.int64)
         self.missed = np.zeros(0, np.int64)
 
-    def update(self, centers: np.ndarray, frame: int, searched: list[tuple[float, ...]] | None) -> np.ndarray:
+    def update(self, centers: np.ndarray, frame: int, searched: list[Box] | None) -> np.ndarray:
         """Record this frame's centres (``searched``: the windows looked at, None for the whole frame);
         return which of them sit on a still spot."""
         n_old = len(self.anchor)
@@ -220,14 +220,12 @@ class BallTracker:
 
     # -- the step ---------------------------------------------------------------------------
     def update(self, detections: Detections | None, frame_index: int,
-               searched: Box | list[Box] | None = None) -> TrackState:
-        """Advance one frame. ``searched`` is the region (or list of regions) the detector looked at,
-        None for the whole frame; ``detections=None`` means nothing was found (same as empty)."""
+               searched: list[Box] | None = None) -> TrackState:
+        """Advance one frame. ``searched`` lists the windows the detector looked at (None: the whole
+        frame, []: nowhere); ``detections=None`` means nothing was found (same as empty)."""
         c = self.config
         boxes, scores = _candidates(detections, c.min_score)
         centers = (boxes[:, :2] + boxes[:, 2:]) / 2
-        if searched is not None and len(searched) == 4 and np.isscalar(searched[0]):
-            searched = [searched]
         static = self._static.update(centers, frame_index, searched)
         state: TrackState | None = None
         if self._kf is not None:
