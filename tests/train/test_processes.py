@@ -107,7 +107,8 @@ def test_a_run_killed_mid_epoch_resumes_with_its_history(tmp_path, coco):
     state = _state(out / "checkpoint.pt")  # the last one written before the kill
     assert state["step"] >= killed["step"] and state["history"]
     before = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert before == state["history"]
+    # the checkpoint is written first: a kill between the two writes leaves the file one record behind
+    assert before in (state["history"], state["history"][:-1])
 
     # the same command, asking to end after the epoch it was killed in
     done = subprocess.run(
@@ -119,7 +120,7 @@ def test_a_run_killed_mid_epoch_resumes_with_its_history(tmp_path, coco):
         f"step {state['step']}" in done.stdout
     )
     after = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert after[: len(before)] == before  # the pre-kill epochs are still there
+    assert after[: len(state["history"])] == state["history"]  # the pre-kill epochs are still there
     assert after[-1]["epoch"] == state["epoch"] + 1 and after[-1]["complete"]
     steps_per_epoch = 4  # 8 frames, batch 2
     assert after[-1]["step"] == (state["epoch"] + 1) * steps_per_epoch  # the step counter went on

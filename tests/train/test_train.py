@@ -208,9 +208,13 @@ def test_train_writes_logs_checkpoint_and_an_artifact(tmp_path, toy, capsys):
     assert predictor.train_config["ema"] is True and predictor.train_config["model"]["image_size"] == 96
     assert len(predictor.predict([val_ds.load_image(val_ds[0])])) == 1
 
-    # running again with the same settings resumes the finished run (nothing left to train) ...
+    # running again with the same settings resumes the finished run (nothing left to train) and, as for a
+    # run killed between the checkpoint and the metrics file, rewrites the file from the checkpoint ...
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    metrics.write_text(json.dumps(history[0]) + "\n")
     again = train(tiny_config(tmp_path / "run", epochs=2, ema=True, patience=5), train_ds, val_ds)
     assert again.exists() and "resuming from" in capsys.readouterr().out
+    assert [json.loads(line) for line in metrics.read_text().splitlines()] == history
     # ... and a checkpoint made with other learning settings is refused
     with pytest.raises(PigskinError, match=r"other settings \(lr: 0.002 -> 0.01"):
         train(tiny_config(tmp_path / "run", epochs=2, ema=True, lr=0.01), train_ds, val_ds)

@@ -3,8 +3,10 @@
 One epoch = one crop per training frame (:func:`pigskin.data.epoch_plan`), split among data-parallel
 ranks. After each epoch (or when the time budget runs out) the model is validated on whole frames,
 ``Validation: <AP50>`` is printed on its own line (the SageMaker metric-regex convention the tuner
-reads), the history is rewritten to ``metrics.jsonl`` and a checkpoint is saved. The artifact holds
-the weights of the best validated epoch.
+reads), a checkpoint is saved and then the history is rewritten to ``metrics.jsonl``. The checkpoint is
+the source of truth: a run killed between the two writes has a ``metrics.jsonl`` one record behind, and
+resuming rewrites it from the checkpoint at once. The artifact holds the weights of the best validated
+epoch.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ from pigskin.train import checkpoint, distributed
 from pigskin.train.validate import validate
 
 METRICS = "metrics.jsonl"
+
+
+def _write_history(out: Path, history: list[dict[str, Any]]) -> None:
+    write_text(out / METRICS, "".join(json.dumps(r) + "\n" for r in history))
 
 
 # -- data -------------------------------------------------------------------------------------------
@@ -197,6 +203,8 @@ def _train(
             f"resuming from {ckpt_path}: epoch {state.epoch + 1}, batch {state.batch}, step {state.step}, "
             f"{len(state.history)} validations so far",
         )
+        if ctx.main:
+            _write_history(out, state.history)
     elif ctx.main:
         (ckpt_dir / checkpoint.BEST).unlink(missing_ok=True)  # a stale best from an earlier run
 
@@ -349,9 +357,9 @@ def _train(
             state.epoch += 1
             state.batch = 0
             state.loss_sums, state.loss_count = {}, 0
-        if ctx.main:
-            write_text(out / METRICS, "".join(json.dumps(r) + "\n" for r in state.history))
         save_checkpoint()
+        if ctx.main:
+            _write_history(out, state.history)
         distributed.barrier(ctx)
         if (
             config.patience
