@@ -120,8 +120,8 @@ def model_detector(path: str | os.PathLike[str], score_threshold: float | None =
                    threads: int | None = None) -> FrameHistory:
     """A :data:`Detector` from a trained ``model.tar.gz`` (``pigskin.models.artifact``).
 
-    ``backend``: ``torch``; ``onnx`` (ONNX Runtime: 1.4x faster on a whole 1280x720 frame and 2.6-5x
-    on a 256-128 px window than eager PyTorch on 2 cores, benchmarks/tracker_backends.py); ``auto`` = onnx
+    ``backend``: ``torch``; ``onnx`` (ONNX Runtime: 1.4x faster on a whole 1280x720 frame and 2-5x
+    on a 384-128 px window than eager PyTorch on 2 cores, benchmarks/tracker_backends.py); ``auto`` = onnx
     when onnxruntime is installed and ``precision`` is fp32. The ONNX graph is the artifact's
     ``model.onnx`` when it was exported from these weights with the model's frame count, else it is
     exported now (a few seconds). ``precision``: see :func:`pigskin.models.artifact.load_model`

@@ -1,6 +1,6 @@
 """Decode ahead and encode behind the detector, each in its own thread.
 
-PyAV decodes, converts and encodes with the GIL released, so on a 2-core machine the ~15 ms of video
+PyAV decodes, converts and encodes with the GIL released, so on a 2-core machine the ~13 ms of video
 work per 1280x720 frame runs beside the model instead of after it (benchmarks/track_throughput.py).
 Order is kept, memory is bounded (``depth`` frames in flight), and an error in a worker is raised in
 the caller at the same place it would have been without threads: a decoding error after the frames
