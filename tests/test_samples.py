@@ -84,5 +84,24 @@ def test_merge_makes_image_paths_absolute_and_checks_classes(tmp_path):
         (tmp_path / "two/images/c.jpg").resolve()]
     with pytest.raises(ValueError, match="classes differ"):
         Dataset.merge([a, Dataset(["football"], [])])
+
+
+def test_merge_keeps_clips_of_different_sets_apart(tmp_path):
+    """Two rendered sets both hold clips/000000.mp4: after merging, a frame's predecessors (the past
+    frames a multi-frame model is fed) must come from its own clip, not the other set's."""
+    from pigskin.data.clips import frame_stacks
+
+    def clip_set(name: str, extra: str | None = None) -> Dataset:
+        frames = [Sample(f"frames/{name}{k}.jpg", 10, 10, video_id="clips/000000.mp4", frame_index=k)
+                  for k in range(3)]
+        if extra:
+            frames.append(Sample(f"frames/{extra}.jpg", 10, 10, video_id=extra, frame_index=0))
+        return Dataset(["ball"], frames, root=tmp_path / name)
+
+    merged = Dataset.merge([clip_set("a", "only-a"), clip_set("b")])
+    assert len({s.video_id for s in merged}) == 3
+    assert merged.samples[3].video_id == "only-a"  # an id no other set uses stays as it was
+    stacks = frame_stacks(merged, 3)
+    assert stacks[2] == (0, 1, 2) and stacks[6] == (4, 5, 6)  # b's frame 2 sees b's frames 0 and 1
     with pytest.raises(ValueError, match="no datasets"):
         Dataset.merge([])

@@ -308,7 +308,12 @@ class TrainConfig:
     seed: int = opt(0, "seed for the split, crops, augmentation and initialisation")
     device: str = opt("auto", "auto, cpu or cuda[:N]")
     # budget, logging, checkpoints
-    max_minutes: float = opt(0.0, "stop training after this many minutes of training (0 = no limit)")
+    max_minutes: float = opt(0.0, "stop training after this many minutes of training (0 = no limit); the "
+                             "learning rate's cosine follows it, over all resumptions")
+    session_minutes: float = opt(0.0, "stop this invocation after this many minutes of training and keep the "
+                                 "checkpoint, so a later run resumes it (a run longer than a session)")
+    init: str = opt("", "start from a trained model's weights: a model.tar.gz or a released name "
+                    "(pigskin-ball); layers whose shapes differ (another class count) start fresh")
     steps_per_epoch: int = opt(0, "cap the steps of an epoch (0 = all crops of the plan)")
     val_max_images: int = opt(0, "validate on at most this many frames (0 = all)")
     checkpoint_every: int = opt(0, "also checkpoint every N steps inside an epoch (0 = end of epoch only)")

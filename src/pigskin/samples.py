@@ -222,12 +222,31 @@ class Dataset:
     @staticmethod
     def merge(datasets: Sequence["Dataset"]) -> "Dataset":
         """One dataset of several read from different folders (e.g. clips plus stills): image paths are
-        made absolute so each still resolves; the class lists must be the same."""
+        made absolute so each still resolves, a video id that two sets both use is qualified by its
+        set's folder (so frames of different clips are never stacked together); the class lists must
+        be the same."""
         if not datasets:
             raise ValueError("Dataset.merge: no datasets")
         classes = list(datasets[0].classes)
         for ds in datasets[1:]:
             if list(ds.classes) != classes:
                 raise ValueError(f"Dataset.merge: classes differ: {classes} vs {list(ds.classes)}")
-        samples = [s.replace(image=str(ds.image_path(s).resolve())) for ds in datasets for s in ds]
+        owners: dict[str, set[int]] = {}
+        for i, ds in enumerate(datasets):
+            for s in ds:
+                if s.video_id is not None:
+                    owners.setdefault(s.video_id, set()).add(i)
+        shared = {v for v, held in owners.items() if len(held) > 1}
+
+        def video(i: int, ds: Dataset, s: Sample) -> str | None:
+            # two sets' clips/000000.mp4 are different videos: multi-frame models stack frames by video
+            if s.video_id not in shared:
+                return s.video_id
+            return f"{ds.root.resolve() if ds.root is not None else f'set{i}'}::{s.video_id}"
+
+        samples = [
+            s.replace(image=str(ds.image_path(s).resolve()), video_id=video(i, ds, s))
+            for i, ds in enumerate(datasets)
+            for s in ds
+        ]
         return Dataset(classes, samples)

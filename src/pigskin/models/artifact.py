@@ -134,8 +134,11 @@ def _read_members(path: Path, data: bytes | None = None) -> dict[str, bytes]:
 
 
 def read_artifact(path: str | os.PathLike[str]) -> tuple[dict[str, Any], bytes]:
-    """The manifest and the weight bytes of an artifact, checked."""
-    path = Path(path)
+    """The manifest and the weight bytes of an artifact (a path, or a released name such as
+    ``pigskin-ball``: :mod:`pigskin.models.released`), checked."""
+    from pigskin.models.released import resolve
+
+    path = resolve(path)
     if path.is_dir() and (path / MANIFEST).is_file():  # our tar already unpacked (SageMaker's /opt/ml/model)
         members = {n: (path / n).read_bytes() for n in (MANIFEST, WEIGHTS) if (path / n).is_file()}
         return _check_members(path, members)

@@ -128,6 +128,9 @@ def model_detector(path: str | os.PathLike[str], score_threshold: float | None =
     (bf16 is PyTorch only). Only the ball class is kept: ``ball_class`` by name, else ``football`` or
     ``ball``, else class 0.
     """
+    from pigskin.models.released import resolve
+
+    path = resolve(path)  # a released name (pigskin-ball) or a path
     if backend not in BACKENDS:
         raise PigskinError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
     if backend == "onnx" and precision != "fp32":

@@ -27,6 +27,7 @@ RESUMABLE = {
     "checkpoint_dir",
     "epochs",
     "max_minutes",
+    "session_minutes",
     "patience",
     "progress",
     "workers",

@@ -83,6 +83,39 @@ def load_data(
     return train, align_classes(train, val, config.val or "validation data")
 
 
+def init_weights(config: TrainConfig) -> tuple[TrainConfig, dict[str, torch.Tensor]]:
+    """Fine-tuning: the model config and weights of ``config.init`` (a model.tar.gz or a released name).
+    The architecture comes from the artifact, since its weights only fit that; the class count comes
+    from the data (a head of another shape starts fresh in :func:`load_matching`)."""
+    import io
+
+    from pigskin.config import ModelConfig, from_dict
+    from pigskin.models.artifact import read_artifact
+    from pigskin.models.released import resolve
+
+    path = resolve(config.init)
+    manifest, weights = read_artifact(path)
+    saved = from_dict(ModelConfig, manifest.get("model_config") or {}, where=f"{path}: model_config")
+    default_name = ModelConfig().name
+    if config.model.name not in (default_name, saved.name):
+        raise PigskinError(
+            f"--init {config.init} is a {saved.name} model, but --model asks for {config.model.name}: "
+            "drop --model (the architecture comes from the weights) or init from a model of that name"
+        )
+    state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
+    return dataclasses.replace(config, model=dataclasses.replace(saved, pretrained=False)), state
+
+
+def load_matching(model: nn.Module, state: dict[str, torch.Tensor]) -> str:
+    """Copy every tensor of ``state`` whose name and shape fit ``model``; say what was left fresh."""
+    own = model.state_dict()
+    fit = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(fit, strict=False)
+    fresh = [k for k in own if k not in fit and not k.endswith("num_batches_tracked")]
+    return f"{len(fit)} tensors loaded" + (f", {len(fresh)} start fresh ({', '.join(fresh[:3])}...)"
+                                           if fresh else "")
+
+
 # -- optimisation ---------------------------------------------------------------------------------
 
 
@@ -172,10 +205,15 @@ def _train(
     out = Path(config.out)
     ckpt_dir = Path(config.checkpoint_dir or config.out)
     train_ds, val_ds = load_data(config, train_data, val_data)
+    init_state = None
+    if config.init:
+        config, init_state = init_weights(config)
     config = override(config, {"num_classes": len(train_ds.classes)})
     dev = ctx.device
     torch.manual_seed(config.seed)
     model = build_model(config.model).to(dev)
+    if init_state is not None:
+        _say(ctx, f"init: {config.init}: {load_matching(model, init_state)}")
     ema = None
     if config.ema:
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -246,9 +284,13 @@ def _train(
             )
 
     stop = ""
+    session_end = state.elapsed + config.session_minutes * 60.0 if config.session_minutes else math.inf
     while state.epoch < config.epochs and not stop:
         if budget and state.elapsed >= budget:
             stop = "time budget"
+            break
+        if state.elapsed >= session_end:
+            stop = "session budget (the checkpoint resumes it)"
             break
         t_last = time.monotonic()
         plan = epoch_plan(train_ds, state.epoch, config.seed, config.negative_fraction)
@@ -309,10 +351,13 @@ def _train(
             t_last = now
             bar.update(1)
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
-            if budget:
+            if budget or session_end < math.inf:
                 state.elapsed = distributed.max_value(ctx, state.elapsed)
-                if state.elapsed >= budget:
+                if budget and state.elapsed >= budget:
                     stop = "time budget"
+                    break
+                if state.elapsed >= session_end:
+                    stop = "session budget (the checkpoint resumes it)"
                     break
             if config.checkpoint_every and state.step % config.checkpoint_every == 0:
                 save_checkpoint()

@@ -1,0 +1,111 @@
+"""Train the released ball model (``pigskin-ball``) across several sessions, resuming each time.
+
+    python scripts/train_pigskin_ball.py --session-minutes 100        # one developer session's share
+    python scripts/train_pigskin_ball.py --session-minutes 0 --release-only   # re-write the release
+
+The recipe is ``recipes/pigskin-ball/recipe.yaml``: the synthetic data sets (rendered into
+``bench-out/pigskin-ball/data`` unless they are there already; rendering is deterministic, so a fresh
+clone renders the same bytes), the model, and the training settings, whose ``max_minutes`` is the
+budget over all sessions (the cosine learning rate follows it). The checkpoint (``checkpoint.pt``,
+``best.pt``, ``metrics.jsonl``) lives beside the recipe and is committed between sessions (a few MB:
+the model has 0.55 M parameters), so the next session resumes it where this one stopped. At the end of
+every session the best validated weights are written, with their ONNX graph, to
+``src/pigskin/released/pigskin-ball.tar.gz``, the file ``pigskin track`` uses when ``--model`` is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from pigskin import runtime
+
+runtime.prepare()
+
+from pigskin.config import TrainConfig, load_file, override  # noqa: E402
+from pigskin.errors import PigskinError  # noqa: E402
+from pigskin.formats import load  # noqa: E402
+from pigskin.samples import Dataset  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RECIPE = ROOT / "recipes" / "pigskin-ball" / "recipe.yaml"
+DATA = ROOT / "bench-out" / "pigskin-ball" / "data"
+OUT = ROOT / "bench-out" / "pigskin-ball" / "run"
+RELEASE = ROOT / "src" / "pigskin" / "released" / "pigskin-ball.tar.gz"
+KINDS = ("clips", "stills")
+
+
+def set_name(spec: dict) -> str:
+    """A folder name that changes whenever the set's recipe line does."""
+    seconds = f"x{spec['seconds']}s-{spec['fps']}fps" if spec["kind"] == "clips" else ""
+    return f"{spec['kind']}-{spec['preset']}-{spec['n']}{seconds}-ez{spec.get('endzone', 0.3)}-seed{spec['seed']}"
+
+
+def render(spec: dict, width: int, height: int, where: str) -> Dataset:
+    """The data set one recipe line describes, rendered once and then read from disk."""
+    from pigskin.synth import generate_clips, generate_images, preset
+
+    if spec.get("kind") not in KINDS:
+        raise PigskinError(f"{RECIPE}: {where}: kind must be one of {', '.join(KINDS)}, got {spec.get('kind')!r}")
+    folder = DATA / set_name(spec)
+    if not (folder / "manifest.jsonl").exists():
+        cfg = preset(spec["preset"], width=width, height=height, seed=int(spec["seed"]),
+                     endzone_p=float(spec.get("endzone", 0.3)))
+        print(f"rendering {folder.name} ...", flush=True)
+        if spec["kind"] == "clips":
+            generate_clips(cfg, int(spec["n"]), folder, seconds=float(spec["seconds"]), fps=float(spec["fps"]),
+                           frames=True)
+        else:
+            generate_images(cfg, int(spec["n"]), folder)
+    return load(folder / "manifest.jsonl")
+
+
+def datasets(recipe: dict, key: str) -> Dataset:
+    specs = recipe.get(key)
+    if not isinstance(specs, list) or not specs:
+        raise PigskinError(f"{RECIPE}: {key}: expected a list of data sets")
+    sets = [render(s, int(recipe["width"]), int(recipe["height"]), f"{key}[{i}]") for i, s in enumerate(specs)]
+    return Dataset.merge(sets)
+
+
+def release(artifact: Path) -> Path:
+    """Copy the artifact into the package with its ONNX graph (so the tracker starts without exporting)."""
+    from pigskin.models.artifact import load_model
+    from pigskin.serve.export import add_to_artifact, export_onnx
+
+    tmp = RELEASE.with_name(RELEASE.name + ".tmp")
+    shutil.copyfile(artifact, tmp)
+    add_to_artifact(tmp, export_onnx(load_model(tmp), frame_size=(256, 256)))
+    tmp.replace(RELEASE)
+    return RELEASE
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--session-minutes", type=float, default=100.0,
+                    help="train this many minutes now, then checkpoint and release (0 = to the recipe's end)")
+    ap.add_argument("--release-only", action="store_true",
+                    help="write the release from the checkpoint without training")
+    args = ap.parse_args()
+    recipe = load_file(RECIPE)
+    values = {**recipe.get("config", {}), "name": recipe["model"], "session_minutes": args.session_minutes}
+    ckpt = RECIPE.parent
+    config = override(TrainConfig(out=str(OUT), checkpoint_dir=str(ckpt), resume=True), values,
+                      source=str(RECIPE))
+    train_set, val_set = datasets(recipe, "train"), datasets(recipe, "val")
+    print(f"{len(train_set)} training frames ({train_set.num_boxes} balls), {len(val_set)} validation frames",
+          flush=True)
+    if args.release_only:
+        config = override(config, {"epochs": 1, "session_minutes": 1e-6})
+    from pigskin.train import train
+    from pigskin.train.loop import METRICS
+
+    artifact = train(config, train_set, val_set)
+    shutil.copyfile(OUT / METRICS, ckpt / METRICS)
+    print(f"released {release(artifact)} ({RELEASE.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
