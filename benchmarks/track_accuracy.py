@@ -169,6 +169,8 @@ def main() -> None:
                     f"{args.false_positives:g} false boxes/frame)")
         cfg = PipelineConfig(window=not args.no_window, write_video=False, progress=False)
         tcfg = tracker_config(args.tracker)
+        if args.model and args.oracle is None and not any(p.startswith("min_score=") for p in args.tracker):
+            tcfg = tcfg.at_threshold(detector.score_threshold)  # as pigskin track does
         print(f"detector: {name}; window search {'off' if args.no_window else 'on'}")
         head = (f"{'clip':<18} {'camera':<9} {'frames':>6} {'vis':>5} {'recall':>6} {'det':>5} {'prec':>5} "
                 f"{'losses':>6} {'reacq':>5} {'hidden':>6} {'<=20px':>6} {'smooth':>6} {'seen':>5} "
@@ -176,6 +178,7 @@ def main() -> None:
         print(head)
         print("-" * len(head))
         totals: list[tuple[TrackMetrics, TrackMetrics]] = []
+        camera_of: list[str] = []
         for video, truth_path in pairs:
             truth = load_truth(truth_path)
             first = json.loads(truth_path.read_text().splitlines()[0])
@@ -187,33 +190,42 @@ def main() -> None:
             online = track_metrics(res.rows, truth, w, h)
             smoothed = track_metrics(smooth(res.rows, tcfg, max_gap=args.max_gap), truth, w, h)
             totals.append((online, smoothed))
+            camera_of.append(str(first.get("camera", "?")))
             print(f"{video.stem[:18]:<18} {str(first.get('camera', '?'))[:9]:<9} {online.frames:6d} "
                   f"{online.visible:5d} {fmt(online.recall):>6} {fmt(online.recall_detected):>5} "
                   f"{fmt(online.precision):>5} {online.losses:6d} {online.reacquisitions:5d} "
                   f"{online.hidden:6d} {fmt(online.hidden_within):>6} {fmt(smoothed.hidden_within):>6} "
                   f"{online.hidden_seen:5d} {fmt(online.hidden_seen_within):>6}")
         print("-" * len(head))
-        on = [t[0] for t in totals]
-        vis = sum(m.visible for m in on)
-        det = sum(m.detected for m in on)
-        hid = sum(m.hidden for m in on)
-
-        def pooled(values, weights):
-            total = sum(weights)
-            if not total:
-                return math.nan
-            return sum(v * w for v, w in zip(values, weights, strict=True) if w) / total
-
-        print(f"{'all ' + str(len(on)) + ' clips':<18} {'':<9} {sum(m.frames for m in on):6d} {vis:5d} "
-              f"{fmt(pooled([m.recall for m in on], [m.visible for m in on])):>6} "
-              f"{fmt(pooled([m.recall_detected for m in on], [m.visible for m in on])):>5} "
-              f"{fmt(pooled([m.precision for m in on], [m.detected for m in on])):>5} "
-              f"{sum(m.losses for m in on):6d} {sum(m.reacquisitions for m in on):5d} {hid:6d} "
-              f"{fmt(pooled([m.hidden_within for m in on], [m.hidden for m in on])):>6} "
-              f"{fmt(pooled([t[1].hidden_within for t in totals], [t[1].hidden for t in totals])):>6} "
-              f"{sum(m.hidden_seen for m in on):5d} "
-              f"{fmt(pooled([m.hidden_seen_within for m in on], [m.hidden_seen for m in on])):>6}")
+        cameras = sorted(set(camera_of))
+        if len(cameras) > 1:
+            for cam in cameras:
+                total_row(f"{cam} clips", [t for t, c in zip(totals, camera_of, strict=True) if c == cam])
+        total_row(f"all {len(totals)} clips", totals)
+        det = sum(t[0].detected for t in totals)
         print(f"(percentages; {det} detected rows; recall/precision within 10 px)")
+
+
+def pooled(values: list[float], weights: list[int]) -> float:
+    total = sum(weights)
+    if not total:
+        return math.nan
+    return sum(v * w for v, w in zip(values, weights, strict=True) if w) / total
+
+
+def total_row(label: str, totals: list[tuple[TrackMetrics, TrackMetrics]]) -> None:
+    """One pooled row (each rate weighted by the frames it counts) over some clips."""
+    on = [t[0] for t in totals]
+    print(f"{label[:18]:<18} {'':<9} {sum(m.frames for m in on):6d} {sum(m.visible for m in on):5d} "
+          f"{fmt(pooled([m.recall for m in on], [m.visible for m in on])):>6} "
+          f"{fmt(pooled([m.recall_detected for m in on], [m.visible for m in on])):>5} "
+          f"{fmt(pooled([m.precision for m in on], [m.detected for m in on])):>5} "
+          f"{sum(m.losses for m in on):6d} {sum(m.reacquisitions for m in on):5d} "
+          f"{sum(m.hidden for m in on):6d} "
+          f"{fmt(pooled([m.hidden_within for m in on], [m.hidden for m in on])):>6} "
+          f"{fmt(pooled([t[1].hidden_within for t in totals], [t[1].hidden for t in totals])):>6} "
+          f"{sum(m.hidden_seen for m in on):5d} "
+          f"{fmt(pooled([m.hidden_seen_within for m in on], [m.hidden_seen for m in on])):>6}")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from pigskin.detections import Detections  # noqa: E402
 from pigskin.track.detectors import model_detector  # noqa: E402
 from pigskin.track.pipeline import PipelineConfig, track_video  # noqa: E402
 from pigskin.track.simple import BlobDetector  # noqa: E402
+from pigskin.track.tracker import TrackerConfig  # noqa: E402
 from pigskin.track.video import VideoReader  # noqa: E402
 
 
@@ -88,6 +89,8 @@ def main() -> None:
                     if args.model else BlobDetector())
         name = (f"{Path(args.model).name} on {getattr(detector.model, 'kind', 'torch')} {args.precision}"
                 if args.model else "blob (pigskin.track.simple)")
+        # the tracker settings pigskin track uses with this detector (they decide when it searches whole)
+        tracker = (TrackerConfig().at_threshold(detector.score_threshold) if args.model else TrackerConfig())
         common = dict(progress=False, preset=args.preset, full_every=args.full_every)
         configs = [
             ("io only", _nothing, PipelineConfig(window=False, **common)),
@@ -101,7 +104,8 @@ def main() -> None:
             for k in range(args.repeat):
                 row = Row()
                 for i, video in enumerate(videos):
-                    row.add(track_video(video, det, tmp / f"out_{label.replace(' ', '_')}_{k}_{i}", cfg))
+                    row.add(track_video(video, det, tmp / f"out_{label.replace(' ', '_')}_{k}_{i}", cfg,
+                                        tracker))
                 runs.append(row)
             results[label] = sorted(runs, key=lambda r: r.fps)[len(runs) // 2]  # the median run
         info = VideoReader(videos[0]).info

@@ -26,6 +26,7 @@ runtime.prepare()
 
 from pigskin.config import TrainConfig, load_file, override  # noqa: E402
 from pigskin.errors import PigskinError  # noqa: E402
+from pigskin.evaluate.points import PointMetrics  # noqa: E402
 from pigskin.formats import load  # noqa: E402
 from pigskin.samples import Dataset  # noqa: E402
 
@@ -40,7 +41,8 @@ KINDS = ("clips", "stills")
 def set_name(spec: dict) -> str:
     """A folder name that changes whenever the set's recipe line does."""
     seconds = f"x{spec['seconds']}s-{spec['fps']}fps" if spec["kind"] == "clips" else ""
-    return f"{spec['kind']}-{spec['preset']}-{spec['n']}{seconds}-ez{spec.get('endzone', 0.3)}-seed{spec['seed']}"
+    endzone = spec.get("endzone", 0.3)
+    return f"{spec['kind']}-{spec['preset']}-{spec['n']}{seconds}-ez{endzone}-seed{spec['seed']}"
 
 
 def render(spec: dict, width: int, height: int, where: str) -> Dataset:
@@ -48,15 +50,16 @@ def render(spec: dict, width: int, height: int, where: str) -> Dataset:
     from pigskin.synth import generate_clips, generate_images, preset
 
     if spec.get("kind") not in KINDS:
-        raise PigskinError(f"{RECIPE}: {where}: kind must be one of {', '.join(KINDS)}, got {spec.get('kind')!r}")
+        raise PigskinError(f"{RECIPE}: {where}: kind must be one of {', '.join(KINDS)}, "
+                           f"got {spec.get('kind')!r}")
     folder = DATA / set_name(spec)
     if not (folder / "manifest.jsonl").exists():
         cfg = preset(spec["preset"], width=width, height=height, seed=int(spec["seed"]),
                      endzone_p=float(spec.get("endzone", 0.3)))
         print(f"rendering {folder.name} ...", flush=True)
         if spec["kind"] == "clips":
-            generate_clips(cfg, int(spec["n"]), folder, seconds=float(spec["seconds"]), fps=float(spec["fps"]),
-                           frames=True)
+            generate_clips(cfg, int(spec["n"]), folder, seconds=float(spec["seconds"]),
+                           fps=float(spec["fps"]), frames=True)
         else:
             generate_images(cfg, int(spec["n"]), folder)
     return load(folder / "manifest.jsonl")
@@ -66,19 +69,58 @@ def datasets(recipe: dict, key: str) -> Dataset:
     specs = recipe.get(key)
     if not isinstance(specs, list) or not specs:
         raise PigskinError(f"{RECIPE}: {key}: expected a list of data sets")
-    sets = [render(s, int(recipe["width"]), int(recipe["height"]), f"{key}[{i}]") for i, s in enumerate(specs)]
+    size = int(recipe["width"]), int(recipe["height"])
+    sets = [render(s, *size, f"{key}[{i}]") for i, s in enumerate(specs)]
     return Dataset.merge(sets)
 
 
-def release(artifact: Path) -> Path:
-    """Copy the artifact into the package with its ONNX graph (so the tracker starts without exporting)."""
-    from pigskin.models.artifact import load_model
+def final_weights(best: Path, checkpoint_path: Path) -> Path:
+    """The last checkpoint's weights in an artifact beside ``best`` (the same model and manifest)."""
+    import io
+
+    import torch
+
+    from pigskin.models.artifact import WEIGHTS, update_artifact
+
+    state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    weights = io.BytesIO()
+    torch.save(state["model"], weights)
+    path = best.with_name("final.tar.gz")
+    shutil.copyfile(best, path)
+    update_artifact(path, {WEIGHTS: weights.getvalue()})
+    return path
+
+
+def operating_point(artifact: Path, val_set: Dataset) -> PointMetrics:
+    """Ball-point metrics at 10 px (1280x720) on validation at the threshold with the best F1."""
+    from pigskin.evaluate.points import best_threshold
+    from pigskin.evaluate.predictions import predict_dataset
+
+    preds = predict_dataset(artifact, val_set, batch_size=1, min_score=0.01).per_image
+    return best_threshold([s.detections for s in val_set.samples], preds, [0], distance=10.0)
+
+
+def release(candidates: dict[str, Path], val_set: Dataset) -> Path:
+    """Release the candidate with the best point F1 on validation, its score threshold set to that
+    operating point (validation AP50 of a 10 px box swings with a pixel of size error, so it picks
+    badly), with its ONNX graph so the tracker starts without exporting."""
+    from pigskin.models.artifact import load_model, set_score_threshold
     from pigskin.serve.export import add_to_artifact, export_onnx
 
+    points = {}
+    for name, path in candidates.items():
+        points[name] = m = operating_point(path, val_set)
+        print(f"{name}: point F1 {m.f1:.3f} (P {m.precision:.3f} R {m.recall:.3f}, AP {m.ap:.3f}) "
+              f"at score >= {m.score_threshold:.3f}", flush=True)
+    name = max(points, key=lambda k: points[k].f1)
+    chosen = points[name]
     tmp = RELEASE.with_name(RELEASE.name + ".tmp")
-    shutil.copyfile(artifact, tmp)
+    shutil.copyfile(candidates[name], tmp)
+    set_score_threshold(tmp, chosen.score_threshold, released_weights=name,
+                        validation_points=chosen.to_dict())
     add_to_artifact(tmp, export_onnx(load_model(tmp), frame_size=(256, 256)))
     tmp.replace(RELEASE)
+    print(f"released the {name} weights, score threshold {chosen.score_threshold:.3f}")
     return RELEASE
 
 
@@ -104,7 +146,8 @@ def main() -> None:
 
     artifact = train(config, train_set, val_set)
     shutil.copyfile(OUT / METRICS, ckpt / METRICS)
-    print(f"released {release(artifact)} ({RELEASE.stat().st_size / 1e6:.1f} MB)")
+    candidates = {"best-AP50": artifact, "final": final_weights(artifact, ckpt / "checkpoint.pt")}
+    print(f"released {release(candidates, val_set)} ({RELEASE.stat().st_size / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pigskin.detections import Detections
-from pigskin.evaluate.points import point_metrics
+from pigskin.evaluate.points import best_threshold, point_metrics
 
 
 def ball(cx: float, cy: float) -> list[float]:
@@ -27,8 +27,8 @@ def gt(*centres: tuple[float, float]) -> Detections:
     return Detections(np.array([ball(*c) for c in centres], np.float32).reshape(-1, 4), [0] * len(centres))
 
 
-def test_point_counts_on_a_scripted_sequence():
-    frames = [
+def scripted() -> list[tuple[Detections, Detections]]:
+    return [
         (
             gt((10, 10)),
             dets([(ball(12, 10), 0.9), (ball(90, 90), 0.2)]),
@@ -41,6 +41,10 @@ def test_point_counts_on_a_scripted_sequence():
         (gt((20, 20)), dets([(ball(100, 100), 0.6), (ball(21, 20), 0.95)])),  # TP, 1 px: the top-1 is near
         (gt((40, 40)), dets([(ball(40, 40), 0.99)], cls=1)),  # FN: a player box is not a ball
     ]
+
+
+def test_point_counts_on_a_scripted_sequence():
+    frames = scripted()
     m = point_metrics(
         [g for g, _ in frames], [p for _, p in frames], classes=[0], distance=4.0, score_threshold=0.5
     )
@@ -49,6 +53,17 @@ def test_point_counts_on_a_scripted_sequence():
     assert m.f1 == pytest.approx(2 * 0.5 * 0.4 / 0.9)
     assert m.accuracy == pytest.approx(3 / 8)
     assert m.rmse == pytest.approx(math.sqrt((2**2 + 1**2) / 2))
+
+
+def test_best_threshold_maximises_f1():
+    frames = scripted()
+    g, p = [g for g, _ in frames], [p for _, p in frames]
+    # F1 by threshold: .95 -> .29, .9 -> .50, .8 -> .50, .7 -> .44, .3 -> .60 (3 TP, 2 FP, 2 FN)
+    m = best_threshold(g, p, [0], distance=4.0)
+    assert m.score_threshold == pytest.approx(0.3) and (m.tp, m.fp1, m.fp2, m.fn) == (3, 1, 1, 2)
+    assert m.f1 == pytest.approx(0.6)
+    nothing = best_threshold(g, [dets([]) for _ in g], [0], distance=4.0)
+    assert nothing.score_threshold == math.inf and nothing.tp == 0
 
 
 def test_point_distance_is_inclusive_and_configurable():

@@ -21,7 +21,7 @@ from pigskin.data.toy import toy_frame
 from pigskin.detections import Detections
 from pigskin.errors import PigskinError
 from pigskin.models import build_model
-from pigskin.models.artifact import load_model, save_artifact
+from pigskin.models.artifact import load_model, save_artifact, set_score_threshold, update_artifact
 from pigskin.models.predictor import Predictor
 
 pytestmark = pytest.mark.filterwarnings("ignore:ssdlite_mobilenet_v2 at image_size")
@@ -73,6 +73,28 @@ def test_the_manifest_records_what_predict_needs(tmp_path):
     assert manifest["model_config"]["name"] == "yolov3_darknet53"
     assert manifest["preprocessing"]["image_size"] == 96 and len(manifest["preprocessing"]["mean"]) == 3
     assert manifest["pigskin_version"] and manifest["metrics"]["ap50"] == 0.5
+
+
+def test_set_score_threshold_rewrites_the_manifest_and_keeps_the_weights(tmp_path):
+    path = tmp_path / "model.tar.gz"
+    save_tiny(path)
+    before = load_model(path)
+    set_score_threshold(path, 0.17, calibration={"f1": 0.9})
+    after = load_model(path)
+    assert before.score_threshold == 0.3 and after.score_threshold == pytest.approx(0.17)
+    assert after.metrics["calibration"] == {"f1": 0.9} and after.metrics["ap50"] == 0.5
+    for k, v in before.torch_module.state_dict().items():
+        assert torch.equal(v, after.torch_module.state_dict()[k])
+    with tarfile.open(path) as tar:
+        assert sorted(tar.getnames()) == ["pigskin-model.json", "weights.pt"]  # replaced, not appended
+    update_artifact(path, {"notes.txt": b"hello"})
+    with tarfile.open(path) as tar:
+        assert tar.extractfile("notes.txt").read() == b"hello" and len(tar.getnames()) == 3
+    foreign = tmp_path / "foreign.tar.gz"
+    with tarfile.open(foreign, "w:gz") as tar:
+        tar.addfile(tarfile.TarInfo("x.txt"), io.BytesIO(b""))
+    with pytest.raises(PigskinError, match="foreign.tar.gz: no pigskin-model.json"):
+        update_artifact(foreign, {"notes.txt": b"hello"})
 
 
 def test_sagemaker_layouts_load_too(tmp_path):

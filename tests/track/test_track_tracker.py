@@ -178,3 +178,21 @@ def test_a_slow_ball_hidden_for_long_is_held_near_where_it_was_seen(run_tracker,
     assert np.nanmax(errors(held, truth)[20:65]) < 20.0
     flying = run_tracker(truth, hidden, coast_damping=1.0)
     assert np.nanmax(errors(flying, truth)[20:65]) > 60.0
+
+
+def test_at_threshold_moves_the_score_settings_to_a_models_operating_point():
+    from pigskin.detections import Detections
+
+    cfg = TrackerConfig()
+    assert cfg.at_threshold(cfg.min_score) == cfg  # the defaults are their own operating point
+    low = cfg.at_threshold(0.1)
+    assert low.min_score == 0.1 and low.acquire_score == pytest.approx(0.325) and low.gate_px == cfg.gate_px
+
+    def detected(config: TrackerConfig) -> int:  # a ball whose peaks score 0.35: an under-confident model
+        tracker = BallTracker(config, image_size=(1280, 720))
+        ball = [Detections(np.array([[95.0 + 5 * t, 295, 105 + 5 * t, 305]]), confidence=np.array([0.35]))
+                for t in range(20)]
+        states = [tracker.update(d, t) for t, d in enumerate(ball)]
+        return sum(s.state == "detected" for s in states)
+
+    assert detected(cfg) == 0 and detected(low) >= 15

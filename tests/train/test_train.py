@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 
 import pigskin.cli
 from pigskin.config import ConfigError, TrainConfig, flat_fields, from_dict, override, to_dict
@@ -244,3 +245,34 @@ def test_early_stopping_on_the_validation_metric(tmp_path, toy, capsys):
     out = capsys.readouterr().out
     assert "stopped: no better AP50 for 2 epochs" in out
     assert out.count("Validation: ") == 3
+
+
+def test_init_fine_tunes_from_a_trained_artifact(tmp_path, toy, capsys):
+    train_ds, val_ds = toy
+    first = train(tiny_config(tmp_path / "a", epochs=1), train_ds, val_ds)
+    trained = load_model(first).module.state_dict()
+    # --init: the architecture (and width) comes from the artifact; zero epochs = its weights unchanged
+    again = train(override(TrainConfig(out=str(tmp_path / "b")),
+                           {"init": str(first), "epochs": 1, "lr": 1e-12, "warmup_steps": 0, "crop_size": 64,
+                            "batch": 4, "image_size": 96, "progress": False}), train_ds, val_ds)
+    assert "init: " in capsys.readouterr().out
+    tuned = load_model(again)
+    assert tuned.name == "yolov3_darknet53" and tuned.config.width == 0.25
+    moved = [k for k, v in tuned.module.state_dict().items()
+             if v.is_floating_point() and "running" not in k and not torch.allclose(v, trained[k], atol=1e-4)]
+    assert moved == []
+    with pytest.raises(PigskinError, match="is a yolov3_darknet53 model, but --model asks for ssdlite"):
+        train(override(TrainConfig(out=str(tmp_path / "c")), {"init": str(first), "name": "ssdlite_mobilenet_v2"}),
+              train_ds, val_ds)
+
+
+def test_load_matching_keeps_what_fits_and_reports_the_rest():
+    from torch import nn
+
+    from pigskin.train.loop import load_matching
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    other = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 5)).state_dict()  # another class count
+    report = load_matching(model, other)
+    assert torch.equal(model[0].weight, other["0.weight"]) and model[1].bias.shape == (2,)
+    assert report.startswith("2 tensors loaded, 2 start fresh (1.weight, 1.bias")

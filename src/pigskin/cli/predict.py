@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         '"confidence"}]} with boxes in the image\'s pixels.',
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
-    p.add_argument("--model", required=True, help="model.tar.gz written by `pigskin train` (or its folder)")
+    p.add_argument("--model", default="pigskin-ball",
+                   help="model.tar.gz written by `pigskin train` (or its folder), or a released model's name "
+                        "(default: pigskin-ball, the ball model that ships with pigskin)")
     p.add_argument(
         "--score-threshold",
         type=float,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -10,8 +11,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__.splitlines()[0])
     p.add_argument("video", help="video file (mp4, mov, mkv, ...) or a folder of frame images")
     p.add_argument("--out", required=True, help="output folder")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", help="trained model.tar.gz")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--model", help="a model.tar.gz, or a released model's name (default: pigskin-ball, "
+                                     "the ball model that ships with pigskin: docs/models.md)")
     src.add_argument("--detector", choices=["simple"],
                      help="built-in detector instead of a model: 'simple' = brown colour blobs (demo clips)")
     p.add_argument("--score-threshold", type=float, default=None, help="model score threshold")
@@ -29,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--motion", choices=["acceleration", "velocity"], default="acceleration")
     p.add_argument("--max-coast", type=int, default=60, help="frames of prediction before the track is lost")
     p.add_argument("--gate-px", type=float, default=30.0, help="smallest gate radius around the prediction")
-    p.add_argument("--min-score", type=float, default=0.2, help="ignore detections below this score")
+    p.add_argument("--min-score", type=float, default=None,
+                   help="ignore detections below this score (default: the model's score threshold, with the "
+                        "score to start a track scaled to it; 0.2 for the simple detector)")
     p.add_argument("--no-video", action="store_true", help="skip the annotated mp4 (faster)")
     p.add_argument("--save-frames", action="store_true", help="write frames/*.jpg for the Ground Truth file")
     p.add_argument("--fps", type=float, default=None, help="frame rate of an image folder (default 30)")
@@ -46,10 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.model:
+    if not args.detector:
         from pigskin.runtime import prepare
 
         prepare()  # before torch is imported: allocator, OpenMP wait policy, threads (2x at 1280x720)
+        from pigskin.models.released import DEFAULT_MODEL
+
+        args.model = args.model or DEFAULT_MODEL
     from pigskin.track.detectors import model_detector
     from pigskin.track.pipeline import PipelineConfig, track_video
     from pigskin.track.tracker import TrackerConfig
@@ -67,8 +74,11 @@ def _run(args: argparse.Namespace) -> int:
         max_gap=args.max_gap, write_video=not args.no_video, save_frames=args.save_frames, fps=args.fps,
         crf=args.crf, preset=args.preset, progress=not args.quiet,
     )
-    tracker = TrackerConfig(motion=args.motion, max_coast=args.max_coast, gate_px=args.gate_px,
-                            min_score=args.min_score)
+    tracker = TrackerConfig(motion=args.motion, max_coast=args.max_coast, gate_px=args.gate_px)
+    if args.min_score is not None:
+        tracker = dataclasses.replace(tracker, min_score=args.min_score)
+    elif args.model:
+        tracker = tracker.at_threshold(detector.score_threshold)
     result = track_video(args.video, detector, args.out, config, tracker)
     states = [r["state"] for r in result.rows]
     print(result.timing.table())

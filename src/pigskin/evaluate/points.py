@@ -146,3 +146,19 @@ def _point_ap(visible: np.ndarray, score: np.ndarray, hit: np.ndarray) -> float:
     if not len(order):
         return 0.0
     return voc_ap(tp / n_pos, tp / (tp + fp))
+
+
+def best_threshold(
+    gt: Sequence[Detections], predictions: Sequence[Detections], classes: Sequence[int], distance: float = 4.0
+) -> PointMetrics:
+    """The operating point: :func:`point_metrics` at the score threshold with the highest F1 (ties: the
+    higher threshold, fewer false alarms). Predictions should be made with a low threshold (the
+    model's ``min_score``); the candidates are the frames' top scores."""
+    _, score, _, _ = frame_outcomes(gt, predictions, classes, distance)
+    candidates = np.unique(score[np.isfinite(score)])[::-1]
+    best = point_metrics(gt, predictions, classes, distance, math.inf)
+    for t in candidates:
+        m = point_metrics(gt, predictions, classes, distance, float(t))
+        if math.isfinite(m.f1) and m.f1 > (best.f1 if math.isfinite(best.f1) else -1.0):
+            best = m
+    return best

@@ -174,6 +174,52 @@ def _check_members(path: Path, members: dict[str, bytes]) -> tuple[dict[str, Any
     return manifest, members[WEIGHTS]
 
 
+def update_artifact(artifact: str | os.PathLike[str], files: dict[str, bytes]) -> Path:
+    """Add or replace top-level files of an artifact (``model.onnx``, a revised manifest), rewriting the
+    tar atomically; an unpacked artifact folder gets the files written beside its manifest. Returns the
+    path written (the file, for a folder)."""
+    from pigskin.fileio import write_bytes
+
+    path = Path(artifact)
+    if path.is_dir() and (path / MANIFEST).is_file():  # an unpacked artifact
+        for name, data in files.items():
+            write_bytes(path / name, data)
+        return path / next(iter(files)) if len(files) == 1 else path
+    if path.is_dir():
+        path = path / ARTIFACT_NAME
+    members: list[tuple[tarfile.TarInfo, bytes]] = []
+    what = ", ".join(files)
+    try:
+        with tarfile.open(path) as tar:
+            for member in tar.getmembers():
+                f = tar.extractfile(member) if member.isfile() else None
+                if f is not None and member.name.lstrip("./") not in files:
+                    members.append((member, f.read()))
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise PigskinError(f"{path}: cannot add {what}: not a readable model.tar.gz: {exc}") from None
+    if MANIFEST not in files and MANIFEST not in {m.name.lstrip("./") for m, _ in members}:
+        raise PigskinError(f"{path}: no {MANIFEST} at the top of the tar: not a pigskin artifact (a "
+                           f"SageMaker tar around one? add {what} to the inner model.tar.gz)")
+    for name, data in files.items():
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+        members.append((info, data))
+    with atomic_write(path, "wb") as f, tarfile.open(fileobj=f, mode="w:gz") as tar:
+        for member, data in members:
+            tar.addfile(member, io.BytesIO(data))
+    return path
+
+
+def set_score_threshold(artifact: str | os.PathLike[str], threshold: float, **metrics: Any) -> Path:
+    """Make ``threshold`` the artifact's default score threshold (the operating point that
+    ``pigskin track``/``predict``/``serve`` use when none is given) and record ``metrics`` (how it was
+    chosen) under the manifest's ``metrics``."""
+    manifest, _ = read_artifact(artifact)
+    manifest["model_config"]["score_threshold"] = float(threshold)
+    manifest.setdefault("metrics", {}).update(metrics)
+    return update_artifact(artifact, {MANIFEST: json.dumps(manifest, indent=2).encode()})
+
+
 def load_model(
     path: str | os.PathLike[str], device: torch.device | str = "cpu", precision: str = "fp32"
 ) -> Predictor:

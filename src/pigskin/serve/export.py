@@ -18,8 +18,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tarfile
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +29,6 @@ from torch import Tensor, nn
 
 from pigskin.detections import Detections
 from pigskin.errors import PigskinError
-from pigskin.fileio import atomic_write, write_bytes
 from pigskin.serve.backends import META_PREFIX, ONNX_NAME, OnnxBackend, preprocess, weights_digest
 
 OPSET = 17
@@ -240,30 +237,6 @@ def check_onnx(
 def add_to_artifact(artifact: str | os.PathLike[str], model_bytes: bytes) -> Path:
     """Store ``model.onnx`` with an artifact (rewritten atomically; an older ``model.onnx`` is replaced),
     where ``pigskin serve --backend onnx`` finds it."""
-    from pigskin.models.artifact import ARTIFACT_NAME, MANIFEST
+    from pigskin.models.artifact import update_artifact
 
-    path = Path(artifact)
-    if path.is_dir() and (path / MANIFEST).is_file():  # an unpacked artifact
-        write_bytes(path / ONNX_NAME, model_bytes)
-        return path / ONNX_NAME
-    if path.is_dir():
-        path = path / ARTIFACT_NAME
-    members: list[tuple[tarfile.TarInfo, bytes]] = []
-    try:
-        with tarfile.open(path) as tar:
-            for member in tar.getmembers():
-                f = tar.extractfile(member) if member.isfile() else None
-                if f is not None and member.name.lstrip("./") != ONNX_NAME:
-                    members.append((member, f.read()))
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise PigskinError(f"{path}: cannot add {ONNX_NAME}: not a readable model.tar.gz: {exc}") from None
-    if MANIFEST not in {m.name.lstrip("./") for m, _ in members}:
-        raise PigskinError(f"{path}: no {MANIFEST} at the top of the tar: not a pigskin artifact (a "
-                           "SageMaker tar around one? add model.onnx to the inner model.tar.gz)")
-    info = tarfile.TarInfo(ONNX_NAME)
-    info.size, info.mtime, info.mode = len(model_bytes), int(time.time()), 0o644
-    members.append((info, model_bytes))
-    with atomic_write(path, "wb") as f, tarfile.open(fileobj=f, mode="w:gz") as tar:
-        for member, data in members:
-            tar.addfile(member, io.BytesIO(data))
-    return path
+    return update_artifact(artifact, {ONNX_NAME: model_bytes})

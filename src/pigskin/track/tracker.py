@@ -17,7 +17,7 @@ Two rules keep a still look-alike (a yellow flag, a helmet, a shoe) from stealin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -76,6 +76,15 @@ class TrackerConfig:
     @property
     def order(self) -> int:
         return 2 if self.motion == "acceleration" else 1
+
+    def at_threshold(self, threshold: float) -> TrackerConfig:
+        """The score settings moved to a detector's operating point: ``min_score`` becomes its
+        threshold and ``acquire_score`` sits the same share of the way from there to 1 as the defaults
+        (0.2 -> 0.4). Scores are not comparable across models (a heatmap peak of a 10 px ball rarely
+        passes 0.5); the threshold a release calibrates on validation says what this model's are."""
+        t = float(threshold)
+        share = (self.acquire_score - self.min_score) / max(1e-9, 1.0 - self.min_score)
+        return replace(self, min_score=t, acquire_score=t + share * (1.0 - t))
 
 
 @dataclass(frozen=True)
