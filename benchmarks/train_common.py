@@ -24,6 +24,7 @@ runtime.prepare()  # as `pigskin train` does: before torch starts (OpenMP wait p
 import torch  # noqa: E402
 
 from pigskin.config import TrainConfig, override  # noqa: E402
+from pigskin.evaluate.points import best_threshold  # noqa: E402
 from pigskin.models.artifact import load_model  # noqa: E402
 from pigskin.samples import Dataset  # noqa: E402
 from pigskin.train.validate import ap50  # noqa: E402
@@ -44,7 +45,7 @@ def common_args(ap: argparse.ArgumentParser, minutes: float) -> None:
 
 
 def synth_data(
-    out: Path, n_train: int, n_val: int, width: int = 1280, height: int = 720
+    out: Path, n_train: int, n_val: int, width: int = 1280, height: int = 720, seed: int = 0
 ) -> tuple[Dataset, Dataset]:
     """The synthetic default (broadcast preset, both cameras), rendered once and cached under ``out``."""
     try:
@@ -54,10 +55,10 @@ def synth_data(
         sys.exit(0)
     from pigskin.formats import load
 
-    cfg = preset("broadcast", width=width, height=height)
+    cfg = preset("broadcast", width=width, height=height, seed=seed)
     sets = []
     for name, n, start in (("train", n_train, 0), ("val", n_val, 1_000_000)):
-        folder = out / f"synth-{width}x{height}-{name}-{n}"
+        folder = out / (f"synth-{width}x{height}-{name}-{n}" + (f"-seed{seed}" if seed else ""))
         if not (folder / "manifest.jsonl").exists():
             t0 = time.monotonic()
             print(f"rendering {n} {name} frames into {folder} ...", flush=True)
@@ -91,8 +92,10 @@ def evaluate(artifact: Path, val: Dataset, max_images: int = 0) -> dict[str, flo
             times.append(time.perf_counter() - t0)
         gts.append(s.detections)
     scores = ap50(preds, gts, len(val.classes))
+    point = best_threshold(gts, preds, list(range(len(val.classes))), distance=10.0)
     return {
         **scores,
+        "point_f1": point.f1,
         "ms_per_frame": 1000 * statistics.median(times) if times else float("nan"),
         "eval_frames": len(samples),
     }

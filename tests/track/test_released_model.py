@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
+from PIL import Image
+
 from pigskin.cli import main
 from pigskin.models.released import DEFAULT_MODEL, resolve
 from pigskin.synth import generate_clips, preset
 from pigskin.track.metrics import load_truth, track_metrics
 from pigskin.track.rows import read_rows
+from pigskin.track.video import read_frames
 
 
 def test_track_without_a_model_uses_the_released_one_and_finds_the_ball(tmp_path, capsys):
@@ -22,3 +27,10 @@ def test_track_without_a_model_uses_the_released_one_and_finds_the_ball(tmp_path
     m = track_metrics(read_rows(out / "tracks.csv"), truth, 1280, 720)
     assert m.visible >= 20
     assert m.recall >= 0.6, m.as_dict()  # a loose floor: docs/models.md has the measured figures
+
+    # pigskin predict with no --model: the same released model, one JSON line per image
+    frame = next(f.image for f in read_frames(clip) if truth[f.index]["visible"])
+    Image.fromarray(frame).save(tmp_path / "frame.png")
+    assert main(["predict", str(tmp_path / "frame.png"), "--score-threshold", "0.01"]) == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["width"] == 1280 and line["detections"] and line["detections"][0]["class"] == "football"
