@@ -33,16 +33,16 @@ SOCCER = Path(__file__).resolve().parents[2] / "shared" / "data" / "soccer-ball"
 def score_set(predictor, path: Path, distance: float, limit: int) -> dict[str, float]:
     ds = load(path)
     samples = ds.samples[:limit] if limit else ds.samples
-    gts, preds, seconds = [], [], 0.0
+    gts, preds, seconds, width = [], [], 0.0, 1280
     for s in samples:
         image = ds.load_image(s)
+        width = image.shape[1]
         t0 = time.perf_counter()
         d = predictor.predict([image], score_threshold=0.01)[0]
         seconds += time.perf_counter() - t0
         preds.append(d.replace(class_id=d.class_id * 0))  # the ball class, whatever its name
         gts.append(s.detections.replace(class_id=s.detections.class_id * 0))
-    width = ds.load_image(samples[0]).shape[1]
-    tol = distance * width / 1280
+    tol = distance * width / 1280  # the last frame's width: a set's frames share one size
     own = point_metrics(gts, preds, [0], tol, predictor.score_threshold)
     best = best_threshold(gts, preds, [0], tol)
     return {"frames": len(samples), "width": width, "tol": tol, "ap50": ap50(preds, gts, 1)["ap50"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from PIL import Image
 
@@ -26,11 +27,15 @@ def test_track_without_a_model_uses_the_released_one_and_finds_the_ball(tmp_path
     truth = load_truth(clip.with_suffix(".truth.jsonl"))
     m = track_metrics(read_rows(out / "tracks.csv"), truth, 1280, 720)
     assert m.visible >= 20
-    assert m.recall >= 0.6, m.as_dict()  # a loose floor: docs/models.md has the measured figures
+    assert m.recall >= 0.6, m.as_dict()  # a loose floor under what benchmarks/track_accuracy.py measures
 
     # pigskin predict with no --model: the same released model, one JSON line per image
-    frame = next(f.image for f in read_frames(clip) if truth[f.index]["visible"])
-    Image.fromarray(frame).save(tmp_path / "frame.png")
-    assert main(["predict", str(tmp_path / "frame.png"), "--score-threshold", "0.01"]) == 0
+    frame = next(f for f in read_frames(clip) if truth[f.index]["visible"])
+    Image.fromarray(frame.image).save(tmp_path / "frame.png")
+    assert main(["predict", str(tmp_path / "frame.png"), "--score-threshold", "0.05"]) == 0
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert line["width"] == 1280 and line["detections"] and line["detections"][0]["class"] == "football"
+    assert line["width"] == 1280 and all(d["class"] == "football" for d in line["detections"])
+    ball = truth[frame.index]
+    near = [math.hypot((x1 + x2) / 2 - ball["cx"], (y1 + y2) / 2 - ball["cy"])
+            for x1, y1, x2, y2 in (d["box"] for d in line["detections"])]
+    assert near and min(near) <= 10.0, (ball, line["detections"][:3])

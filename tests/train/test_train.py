@@ -262,8 +262,8 @@ def test_init_fine_tunes_from_a_trained_artifact(tmp_path, toy, capsys):
              if v.is_floating_point() and "running" not in k and not torch.allclose(v, trained[k], atol=1e-4)]
     assert moved == []
     with pytest.raises(PigskinError, match="is a yolov3_darknet53 model, but --model asks for ssdlite"):
-        train(override(TrainConfig(out=str(tmp_path / "c")), {"init": str(first), "name": "ssdlite_mobilenet_v2"}),
-              train_ds, val_ds)
+        wrong = {"init": str(first), "name": "ssdlite_mobilenet_v2"}
+        train(override(TrainConfig(out=str(tmp_path / "c")), wrong), train_ds, val_ds)
 
 
 def test_load_matching_keeps_what_fits_and_reports_the_rest():
@@ -273,6 +273,8 @@ def test_load_matching_keeps_what_fits_and_reports_the_rest():
 
     model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
     other = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 5)).state_dict()  # another class count
+    fresh = model[1].weight.detach().clone()
     report = load_matching(model, other)
-    assert torch.equal(model[0].weight, other["0.weight"]) and model[1].bias.shape == (2,)
+    assert torch.equal(model[0].weight, other["0.weight"]) and torch.equal(model[0].bias, other["0.bias"])
+    assert model[1].weight.shape == (2, 4) and torch.equal(model[1].weight, fresh)  # left as it was
     assert report.startswith("2 tensors loaded, 2 start fresh (1.weight, 1.bias")

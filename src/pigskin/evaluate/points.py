@@ -103,7 +103,29 @@ def point_metrics(
     score_threshold: float = 0.5,
 ) -> PointMetrics:
     """TrackNet / WASB counts and rates over all frames, frames without a ball included."""
-    visible, score, dist, hit = frame_outcomes(gt, predictions, classes, distance)
+    return _at_threshold(frame_outcomes(gt, predictions, classes, distance), distance, score_threshold)
+
+
+def best_threshold(
+    gt: Sequence[Detections], predictions: Sequence[Detections], classes: Sequence[int], distance: float = 4.0
+) -> PointMetrics:
+    """The operating point: :func:`point_metrics` at the score threshold with the highest F1 (ties: the
+    higher threshold, fewer false alarms). Predictions should be made with a low threshold (the
+    model's ``min_score``); the candidates are the frames' top scores."""
+    outcomes = frame_outcomes(gt, predictions, classes, distance)
+    score = outcomes[1]
+    best = _at_threshold(outcomes, distance, math.inf)
+    for t in np.unique(score[np.isfinite(score)])[::-1]:
+        m = _at_threshold(outcomes, distance, float(t))
+        if math.isfinite(m.f1) and m.f1 > (best.f1 if math.isfinite(best.f1) else -1.0):
+            best = m
+    return best
+
+
+def _at_threshold(
+    outcomes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], distance: float, score_threshold: float
+) -> PointMetrics:
+    visible, score, dist, hit = outcomes
     predicted = np.nan_to_num(score, nan=-np.inf) >= score_threshold
     tp = int((predicted & visible & hit).sum())
     fp1 = int((predicted & visible & ~hit).sum())
@@ -111,13 +133,11 @@ def point_metrics(
     fn = int((~predicted & visible).sum())
     tn = int((~predicted & ~visible).sum())
     p, r = _ratio(tp, tp + fp1 + fp2), _ratio(tp, tp + fn)
-    f1 = f1_score(p, r)
     hits = dist[predicted & visible & hit]
-    rmse = float(np.sqrt(np.mean(hits**2))) if hits.size else math.nan
     return PointMetrics(
         distance=float(distance),
         score_threshold=float(score_threshold),
-        frames=len(gt),
+        frames=len(visible),
         visible=int(visible.sum()),
         tp=tp,
         fp1=fp1,
@@ -126,9 +146,9 @@ def point_metrics(
         fn=fn,
         precision=p,
         recall=r,
-        f1=f1,
-        accuracy=_ratio(tp + tn, len(gt)),
-        rmse=rmse,
+        f1=f1_score(p, r),
+        accuracy=_ratio(tp + tn, len(visible)),
+        rmse=float(np.sqrt(np.mean(hits**2))) if hits.size else math.nan,
         ap=_point_ap(visible, score, hit),
     )
 
@@ -147,18 +167,3 @@ def _point_ap(visible: np.ndarray, score: np.ndarray, hit: np.ndarray) -> float:
         return 0.0
     return voc_ap(tp / n_pos, tp / (tp + fp))
 
-
-def best_threshold(
-    gt: Sequence[Detections], predictions: Sequence[Detections], classes: Sequence[int], distance: float = 4.0
-) -> PointMetrics:
-    """The operating point: :func:`point_metrics` at the score threshold with the highest F1 (ties: the
-    higher threshold, fewer false alarms). Predictions should be made with a low threshold (the
-    model's ``min_score``); the candidates are the frames' top scores."""
-    _, score, _, _ = frame_outcomes(gt, predictions, classes, distance)
-    candidates = np.unique(score[np.isfinite(score)])[::-1]
-    best = point_metrics(gt, predictions, classes, distance, math.inf)
-    for t in candidates:
-        m = point_metrics(gt, predictions, classes, distance, float(t))
-        if math.isfinite(m.f1) and m.f1 > (best.f1 if math.isfinite(best.f1) else -1.0):
-            best = m
-    return best

@@ -91,11 +91,10 @@ def init_weights(config: TrainConfig) -> tuple[TrainConfig, dict[str, torch.Tens
 
     from pigskin.config import ModelConfig, from_dict
     from pigskin.models.artifact import read_artifact
-    from pigskin.models.released import resolve
 
-    path = resolve(config.init)
-    manifest, weights = read_artifact(path)
-    saved = from_dict(ModelConfig, manifest.get("model_config") or {}, where=f"{path}: model_config")
+    manifest, weights = read_artifact(config.init)  # resolves a released name
+    where = f"{config.init}: model_config"
+    saved = from_dict(ModelConfig, manifest.get("model_config") or {}, where=where)
     default_name = ModelConfig().name
     if config.model.name not in (default_name, saved.name):
         raise PigskinError(
@@ -285,12 +284,18 @@ def _train(
 
     stop = ""
     session_end = state.elapsed + config.session_minutes * 60.0 if config.session_minutes else math.inf
-    while state.epoch < config.epochs and not stop:
+
+    def out_of_time() -> str:
+        """Why the run stops now ("" = it goes on): the whole run's budget, or this session's."""
         if budget and state.elapsed >= budget:
-            stop = "time budget"
-            break
+            return "time budget"
         if state.elapsed >= session_end:
-            stop = "session budget (the checkpoint resumes it)"
+            return "session budget (the checkpoint resumes it)"
+        return ""
+
+    while state.epoch < config.epochs and not stop:
+        stop = out_of_time()
+        if stop:
             break
         t_last = time.monotonic()
         plan = epoch_plan(train_ds, state.epoch, config.seed, config.negative_fraction)
@@ -353,11 +358,8 @@ def _train(
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
             if budget or session_end < math.inf:
                 state.elapsed = distributed.max_value(ctx, state.elapsed)
-                if budget and state.elapsed >= budget:
-                    stop = "time budget"
-                    break
-                if state.elapsed >= session_end:
-                    stop = "session budget (the checkpoint resumes it)"
+                stop = out_of_time()
+                if stop:
                     break
             if config.checkpoint_every and state.step % config.checkpoint_every == 0:
                 save_checkpoint()
