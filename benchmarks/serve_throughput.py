@@ -99,7 +99,7 @@ def load(url: str, body: bytes, requests: int, clients: int) -> tuple[float, lis
 
 
 def frame_jpeg(width: int = 1280, height: int = 720) -> tuple[bytes, str]:
-    from pigskin.serve.export import sample_frames
+    from pigskin.synth.scene import sample_frames
 
     frame = sample_frames(1, width, height)[0]
     buffer = io.BytesIO()
@@ -110,7 +110,8 @@ def frame_jpeg(width: int = 1280, height: int = 720) -> tuple[bytes, str]:
 def prepare_model(args: argparse.Namespace, folder: Path) -> tuple[Path, str]:
     """A copy of the artifact with model.onnx inside (exported and checked here)."""
     from pigskin.models.artifact import load_model
-    from pigskin.serve.export import add_to_artifact, check_onnx, export_onnx, sample_frames
+    from pigskin.serve.export import add_to_artifact, check_onnx, export_onnx
+    from pigskin.synth.scene import sample_frames
 
     model = folder / "model.tar.gz"
     if args.model:

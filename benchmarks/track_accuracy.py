@@ -8,7 +8,7 @@ and re-acquisitions, and how close the predictions are while the ball is hidden.
 ``<name>.truth.jsonl`` (or ``<name>.jsonl``), one JSON object per frame: ``{"frame": 0, "cx": 641.2,
 "cy": 300.5, "visible": true}`` (see ``pigskin.track.metrics.load_truth``; a ``"camera"`` key on the
 first line, e.g. ``"sideline"``/``"endzone"``, is shown in the table). The synthetic clip renderer
-(``pigskin.synth``) is meant to write this layout; ``--demo`` uses ``pigskin.track.demo`` clips,
+(``pigskin.synth``) is meant to write this layout; ``--demo`` uses ``pigskin.synth.demo_clip`` clips,
 which are much easier (one camera, no perspective, no blur), for a run without synthetic clips.
 
 Metrics (``pigskin.track.metrics``): recall = visible frames with a reported position within
@@ -112,7 +112,7 @@ def truth_rows(path: Path) -> list[dict]:
 
 
 def make_demo(root: Path, n: int) -> list[tuple[Path, Path]]:
-    from pigskin.track.demo import DemoConfig, write_demo_clip
+    from pigskin.synth.demo_clip import DemoConfig, write_demo_clip
 
     pairs = []
     root.mkdir(parents=True, exist_ok=True)

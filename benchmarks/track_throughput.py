@@ -4,7 +4,7 @@ with and without the window search, in one run on the same video.
     python benchmarks/track_throughput.py [--video clip.mp4] [--frames 240] [--model model.tar.gz]
                                           [--full-every 15] [--repeat 3] [--backend auto]
 
-Without ``--video`` it draws an 8 s, 30 fps, 1280x720 demo clip (``pigskin.track.demo``: a ball in
+Without ``--video`` it draws an 8 s, 30 fps, 1280x720 demo clip (``pigskin.synth.demo_clip``: a ball in
 arcs over textured turf, players that hide it) into a temporary folder first; rendering is not
 timed. The detector is the training-free blob detector (``pigskin.track.simple``) unless
 ``--model`` names a trained ``model.tar.gz``. Four rows, same video, same detector:
@@ -38,7 +38,7 @@ from pigskin.track.detectors import model_detector  # noqa: E402
 from pigskin.track.pipeline import PipelineConfig, track_video  # noqa: E402
 from pigskin.track.simple import BlobDetector  # noqa: E402
 from pigskin.track.tracker import TrackerConfig  # noqa: E402
-from pigskin.track.video import VideoReader  # noqa: E402
+from pigskin.video import VideoReader  # noqa: E402
 
 
 def _nothing(frame, window=None) -> Detections:
@@ -130,7 +130,7 @@ def main() -> None:
 
 
 def _demo(path: Path, frames: int) -> Path:
-    from pigskin.track.demo import DemoConfig, write_demo_clip
+    from pigskin.synth.demo_clip import DemoConfig, write_demo_clip
 
     write_demo_clip(path, DemoConfig(width=1280, height=720, frames=frames, occlusions=3, seed=7))
     return path

@@ -45,7 +45,7 @@ def contact_sheet(kind: str, seed: int, n: int = 16, boxes: bool = True) -> Imag
 
 
 def annotated_clip(path: Path, seed: int, index: int, seconds: float = 8.0, fps: float = 30.0) -> int:
-    from pigskin.track.video import VideoWriter
+    from pigskin.video import VideoWriter
 
     cfg = preset("broadcast", seed=seed, width=640, height=360, endzone_p=0.0)
     n = 0

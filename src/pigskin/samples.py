@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from pigskin.detections import Detections
+from pigskin.recordio import read_image_bytes
 
 
 @dataclass(eq=False)
@@ -153,8 +154,6 @@ class Dataset:
     def image_bytes(self, sample: Sample) -> bytes:
         """Encoded bytes of a sample's image (file, s3:// mirror or RecordIO record)."""
         if ".rec#" in sample.image:
-            from pigskin.formats.recordio import read_image_bytes
-
             return read_image_bytes(self.image_path(sample), sample.image.rsplit("#", 1)[1])
         return self.image_path(sample).read_bytes()
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pigskin.detections import Detections
-from pigskin.evaluate.slices import AnalyzeConfig, analyze, label_values, numeric_bins
+from pigskin.evaluate.bins import label_values, numeric_bins
+from pigskin.evaluate.slices import AnalyzeConfig, analyze
 from pigskin.samples import Dataset, Sample
 
 

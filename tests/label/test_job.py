@@ -12,7 +12,8 @@ from label_helpers import H, W, ball_box, read_manifest, write_frames, write_pre
 from pigskin.cli import main
 from pigskin.errors import FormatError, PigskinError
 from pigskin.label.job import Job, LabelConfig
-from pigskin.label.store import LabelStore, merge_shards, shard_files
+from pigskin.label.manifest import shard_files
+from pigskin.label.store import LabelStore, merge_shards
 
 
 def box(xyxy, source="drawn", confidence=1.0, cls=0, **attrs):

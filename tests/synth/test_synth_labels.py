@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pigskin.synth import preset, render_frame, render_still, sample_still
-from pigskin.synth.render import build_sprites
+from pigskin.synth.sprites import build_sprites
 
 # small frames, no defocus (a blur would spread the ball beyond its mask by design)
 CFG = preset("broadcast", width=320, height=180, defocus_p=0.0, seed=3)

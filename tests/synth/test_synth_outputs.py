@@ -12,7 +12,7 @@ from pigskin.formats import load
 from pigskin.synth import SynthConfig, generate_clips, generate_images, preset
 from pigskin.synth.clips import clip_frames
 from pigskin.synth.generate import iter_truth
-from pigskin.track.video import count_frames
+from pigskin.video import count_frames
 
 CFG = preset("broadcast", width=320, height=180, seed=5)
 

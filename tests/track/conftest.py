@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pigskin.detections import Detections
-from pigskin.track.demo import DemoConfig, write_demo_clip
+from pigskin.synth.demo_clip import DemoConfig, write_demo_clip
 from pigskin.track.tracker import BallTracker, TrackerConfig, TrackState
 
 

@@ -12,7 +12,7 @@ from pigskin.models.released import DEFAULT_MODEL, resolve
 from pigskin.synth import generate_clips, preset
 from pigskin.track.metrics import load_truth, track_metrics
 from pigskin.track.rows import read_rows
-from pigskin.track.video import read_frames
+from pigskin.video import read_frames
 
 
 def test_track_without_a_model_uses_the_released_one_and_finds_the_ball(tmp_path, capsys):

@@ -6,7 +6,7 @@ import json
 
 from pigskin.cli import main
 from pigskin.track.rows import read_rows
-from pigskin.track.video import count_frames
+from pigskin.video import count_frames
 
 
 def test_track_cli_with_the_simple_detector(tmp_path, demo_video, capsys):

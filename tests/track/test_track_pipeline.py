@@ -14,7 +14,7 @@ from pigskin.track.pipeline import PipelineConfig, merge_windows, search_plan, s
 from pigskin.track.rows import read_rows
 from pigskin.track.simple import BlobDetector
 from pigskin.track.tracker import BallTracker, TrackerConfig
-from pigskin.track.video import VideoWriter, count_frames, read_frames
+from pigskin.video import VideoWriter, count_frames, read_frames
 
 QUIET = dict(progress=False)
 
@@ -98,7 +98,7 @@ def test_full_search_every_k_frames(tmp_path, demo_video):
 
 
 def test_truncated_video_keeps_valid_outputs(tmp_path):
-    from pigskin.track.demo import DemoConfig, demo_frames
+    from pigskin.synth.demo_clip import DemoConfig, demo_frames
 
     full = tmp_path / "full.mp4"
     with VideoWriter(full, 320, 180, 30) as w:

@@ -8,9 +8,9 @@ import numpy as np
 from PIL import Image
 
 from pigskin.cli import main
-from pigskin.track.demo import DemoConfig, demo_frames
+from pigskin.synth.demo_clip import DemoConfig, demo_frames
 from pigskin.track.scenes import SceneConfig, cut_distance, export_frames, signature, split_plays
-from pigskin.track.video import VideoWriter
+from pigskin.video import VideoWriter
 
 
 def _two_plays(path, n1=30, n2=30):

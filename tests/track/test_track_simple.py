@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pigskin.track.demo import DemoConfig, demo_frames, trajectory
+from pigskin.synth.demo_clip import DemoConfig, demo_frames, trajectory
 from pigskin.track.simple import BlobConfig, BlobDetector
 
 

@@ -12,7 +12,7 @@ from pigskin.errors import PigskinError
 from pigskin.track.pipeline import PipelineConfig, track_video
 from pigskin.track.simple import BlobDetector
 from pigskin.track.threads import Behind, Prefetch
-from pigskin.track.video import count_frames
+from pigskin.video import count_frames
 
 
 def test_prefetch_keeps_order_and_raises_after_the_good_items():

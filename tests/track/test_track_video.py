@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from pigskin.errors import PigskinError
-from pigskin.track.video import VideoReader, VideoWriter, count_frames, image_files, read_frames
+from pigskin.video import VideoReader, VideoWriter, count_frames, image_files, read_frames
 
 
 def _frame(i: int, w: int = 160, h: int = 96) -> np.ndarray:

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _deploy(args: argparse.Namespace) -> int:
     from pigskin.tune.deploy import best_model, deploy
-    from pigskin.tune.study import default_storage
+    from pigskin.tune.storage import default_storage
 
     storage = args.storage or default_storage(args.out)
     if args.print_model:

@@ -79,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.model is not None and args.review is not None:
         raise PigskinError("--model and --review both give proposals: pass one")
     from pigskin.label.app import serve
-    from pigskin.label.store import parse_shard
+    from pigskin.label.manifest import parse_shard
 
     attributes = {} if args.no_attributes else dict(args.attributes or DEFAULT_ATTRIBUTES)
     config = LabelConfig(
@@ -102,7 +102,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace, default_out) -> int:
-    from pigskin.label.store import list_frames, merge_shards, shard_files
+    from pigskin.label.manifest import list_frames, shard_files
+    from pigskin.label.store import merge_shards
 
     out = Path(args.out or default_out(args.data))
     shards = shard_files(out)

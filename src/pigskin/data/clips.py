@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from pigskin.data.images import load_checked
 from pigskin.detections import Detections
 from pigskin.samples import Dataset, Sample
 
@@ -88,8 +89,6 @@ def stack_frames(images: Sequence[np.ndarray]) -> np.ndarray:
 
 def load_stack(dataset: Dataset, stack: Sequence[int]) -> list[np.ndarray]:
     """The RGB frames of one stack (sizes checked against the labels)."""
-    from pigskin.data.torch_dataset import load_checked
-
     cache: dict[int, np.ndarray] = {}
     for i in stack:
         if i not in cache:

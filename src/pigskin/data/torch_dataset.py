@@ -16,10 +16,10 @@ from torchvision import tv_tensors
 from pigskin.config import AugmentConfig
 from pigskin.data.clips import frame_stacks, load_stack, lookalike_boxes
 from pigskin.data.crops import choose_window, crop, crop_detections
+from pigskin.data.images import load_checked
 from pigskin.data.transforms import build_augment, sample_zoom
-from pigskin.errors import FormatError
 from pigskin.models.base import Target
-from pigskin.samples import Dataset, Sample
+from pigskin.samples import Dataset
 
 
 @dataclass(frozen=True)
@@ -39,19 +39,6 @@ def epoch_plan(dataset: Dataset, epoch: int, seed: int, negative_fraction: float
         negative = (not has_ball) or bool(rng.random() < negative_fraction)
         items.append(PlanItem(int(i), negative, int(rng.integers(2**31 - 1))))
     return items
-
-
-def load_checked(dataset: Dataset, sample: Sample) -> np.ndarray:
-    """The frame's pixels; an error naming the file if its size differs from what the labels say."""
-    image = dataset.load_image(sample)
-    h, w = image.shape[:2]
-    if (w, h) != (sample.width, sample.height):
-        raise FormatError(
-            dataset.image_path(sample),
-            None,
-            f"image is {w}x{h} but its labels say {sample.width}x{sample.height}",
-        )
-    return image
 
 
 class CropDataset(torch.utils.data.Dataset):

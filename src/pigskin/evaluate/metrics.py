@@ -18,7 +18,8 @@ import numpy as np
 from pigskin.detections import Detections
 from pigskin.errors import PigskinError
 from pigskin.evaluate.matching import IOU_THRESHOLDS, BoxTable, Matches, det_table, gt_table, match
-from pigskin.evaluate.points import PointMetrics, f1_score, point_metrics
+from pigskin.evaluate.points import PointMetrics, point_metrics
+from pigskin.evaluate.pr import f1_score, voc_ap
 from pigskin.samples import Dataset
 
 REC_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
@@ -110,22 +111,6 @@ def precision_recall(
     rank[undefined] = -1
     recall = np.where(undefined, np.nan, recall)
     return q, recall, rank
-
-
-def voc_ap(recall: np.ndarray, precision: np.ndarray, eleven_point: bool = False) -> float:
-    """VOC AP from a raw PR curve: area under the precision envelope, or the 11-point mean (VOC2007)."""
-    recall, precision = np.asarray(recall, np.float64), np.asarray(precision, np.float64)
-    if eleven_point:
-        return float(
-            np.mean(
-                [precision[recall >= t].max() if (recall >= t).any() else 0.0 for t in np.linspace(0, 1, 11)]
-            )
-        )
-    mrec = np.r_[0.0, recall, 1.0]
-    mpre = np.r_[0.0, precision, 0.0]
-    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
-    i = np.flatnonzero(mrec[1:] != mrec[:-1])
-    return float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]))
 
 
 @dataclass

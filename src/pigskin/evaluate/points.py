@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from pigskin.detections import Detections
+from pigskin.evaluate.pr import f1_score, voc_ap
 
 
 @dataclass
@@ -51,15 +52,6 @@ class PointMetrics:
 
 def _ratio(a: float, b: float) -> float:
     return a / b if b else math.nan
-
-
-def f1_score(p: float, r: float) -> float:
-    """Harmonic mean; 0 when nothing was found (recall 0), NaN when either side is undefined."""
-    if math.isfinite(r) and r == 0:
-        return 0.0
-    if not (math.isfinite(p) and math.isfinite(r)):
-        return math.nan
-    return 2 * p * r / (p + r)
 
 
 def _ball_centres(dets: Detections, classes: Sequence[int]) -> np.ndarray:
@@ -154,8 +146,6 @@ def _at_threshold(
 
 
 def _point_ap(visible: np.ndarray, score: np.ndarray, hit: np.ndarray) -> float:
-    from pigskin.evaluate.metrics import voc_ap
-
     n_pos = int(visible.sum())
     if n_pos == 0:
         return math.nan

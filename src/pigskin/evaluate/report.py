@@ -18,8 +18,8 @@ import numpy as np
 
 from pigskin.detections import Detections
 from pigskin.evaluate import plots
+from pigskin.evaluate.analysis import Analysis, ErrorCase, SliceStats
 from pigskin.evaluate.metrics import REC_THRESHOLDS
-from pigskin.evaluate.slices import Analysis, ErrorCase, SliceStats
 from pigskin.fileio import write_bytes, write_text
 from pigskin.samples import Dataset
 

@@ -7,9 +7,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pigskin.evaluate.analysis import Analysis
 from pigskin.evaluate.metrics import EvalConfig, EvalReport, evaluate
 from pigskin.evaluate.predictions import Predictions, load_predictions, predict_dataset, write_predictions
-from pigskin.evaluate.slices import Analysis, AnalyzeConfig, analyze
+from pigskin.evaluate.slices import AnalyzeConfig, analyze
 from pigskin.fileio import write_bytes, write_text
 from pigskin.samples import Dataset
 

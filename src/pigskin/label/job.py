@@ -15,20 +15,18 @@ import numpy as np
 
 from pigskin.detections import Detections
 from pigskin.errors import PigskinError
-from pigskin.label.proposals import Proposer, load_proposer, proposals_json, track_proposal
-from pigskin.label.review import Disagreement, disagreements
-from pigskin.label.store import (
-    Box,
-    FrameLabel,
-    LabelStore,
+from pigskin.label.labels import Box, FrameLabel, read_labels
+from pigskin.label.manifest import (
     has_label,
     label_attribute_of,
     list_frames,
-    read_labels,
     read_manifest_lines,
     shard_path,
     video_path,
 )
+from pigskin.label.proposals import Proposer, load_proposer, proposals_json, track_proposal
+from pigskin.label.review import Disagreement, disagreements
+from pigskin.label.store import LabelStore
 
 DEFAULT_ATTRIBUTES = {"occlusion": ["none", "partial", "heavy"]}
 TRACK_HISTORY = 8  # labelled frames fed to the tracker before the one it proposes for

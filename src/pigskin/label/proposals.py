@@ -16,7 +16,8 @@ import numpy as np
 
 from pigskin.detections import Detections
 from pigskin.errors import FormatError, PigskinError
-from pigskin.label.store import Frame, frame_lookup, read_labels
+from pigskin.label.labels import read_labels
+from pigskin.label.manifest import Frame, frame_lookup
 
 
 class Proposer(Protocol):

@@ -3,7 +3,7 @@
 The graph takes one padded frame ``images (1, 3, H, W)`` in [0, 1] (H and W dynamic) and its
 unpadded ``size (2,) = (h, w)``, and returns ``boxes (N, 4)``, ``scores (N,)``, ``labels (N,)`` in the
 resized frame's pixels: the network *and* its post-processing (box decoding, NMS), so a client of the
-graph needs no torch. :mod:`pigskin.serve.backends` does the resize, pad and un-resize in numpy.
+graph needs no torch. :mod:`pigskin.serve.onnx_backend` does the resize, pad and un-resize in numpy.
 
 We export with the TorchScript tracer (``dynamo=False``): torchvision's detectors (data-dependent
 NMS and RoI sampling) do not export through ``torch.export`` today, and the tracer with opset >= 11
@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from pigskin.detections import Detections
 from pigskin.errors import PigskinError
-from pigskin.serve.backends import META_PREFIX, ONNX_NAME, OnnxBackend, preprocess, weights_digest
+from pigskin.serve.onnx_backend import META_PREFIX, ONNX_NAME, OnnxBackend, preprocess, weights_digest
 
 OPSET = 17
 OUTPUTS = ("boxes", "scores", "labels")
@@ -206,18 +206,11 @@ def compare_detections(reference: list[Detections], other: list[Detections]) -> 
     return Comparison(len(reference), total, counts, box, score, classes)
 
 
-def sample_frames(n: int, width: int = 1280, height: int = 720, seed: int = 0) -> list[np.ndarray]:
-    """Frames to check an export on: synthetic broadcast stills when :mod:`pigskin.synth` renders them,
-    else random pixels (enough to compare two runtimes, not to judge a model)."""
-    try:
-        from pigskin.synth.config import preset
-        from pigskin.synth.scene import render_still
-
-        config = preset("broadcast", width=width, height=height, seed=seed)
-        return [render_still(config, i)[0].rgb for i in range(n)]
-    except Exception:  # synth is optional here: any failure falls back to noise
-        rng = np.random.default_rng(seed)
-        return [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(n)]
+def noise_frames(n: int, width: int = 1280, height: int = 720, seed: int = 0) -> list[np.ndarray]:
+    """Random pixels: enough to compare two runtimes on, not to judge a model, and no renderer needed
+    (:func:`pigskin.synth.scene.sample_frames` draws broadcast stills where the renderer is installed)."""
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(n)]
 
 
 def check_onnx(

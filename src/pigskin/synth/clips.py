@@ -19,7 +19,8 @@ from pigskin.synth.ball import LENGTH
 from pigskin.synth.camera import endzone_position, focal_for_size, sideline_position
 from pigskin.synth.config import SynthConfig
 from pigskin.synth.effects import NOISE_PAD, Look, sample_look
-from pigskin.synth.play import PlaySim, sample_game, sample_script
+from pigskin.synth.play import PlaySim
+from pigskin.synth.playbook import sample_game, sample_script
 from pigskin.synth.render import Frame, ball_image_velocity, render_frame
 from pigskin.synth.scene import aim_camera, streams
 

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from pigskin.synth.config import SynthConfig
 from pigskin.synth.field import font
-from pigskin.synth.play import Game
+from pigskin.synth.playbook import Game
 
 NOISE_PAD = 64
 

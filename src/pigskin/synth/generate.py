@@ -168,7 +168,7 @@ def clip_id(index: int) -> str:
 
 def _clip_job(args: tuple[SynthConfig, int, float, float, str, bool]) -> tuple[int, list[Sample], int]:
     from pigskin.synth.clips import clip_frames
-    from pigskin.track.video import VideoWriter, frame_name
+    from pigskin.video import VideoWriter, frame_name
 
     cfg, index, seconds, fps, folder, frames = args
     cid = clip_id(index)

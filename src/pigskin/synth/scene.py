@@ -21,9 +21,10 @@ from pigskin.synth.camera import (
     look_at,
     sideline_position,
 )
-from pigskin.synth.config import SynthConfig
+from pigskin.synth.config import SynthConfig, preset
 from pigskin.synth.effects import Look, sample_look
-from pigskin.synth.play import PlayScript, PlaySim, SceneState, sample_game, sample_script
+from pigskin.synth.play import PlaySim
+from pigskin.synth.playbook import PlayScript, SceneState, sample_game, sample_script
 from pigskin.synth.render import Frame, render_frame
 
 STILL_DT = 1 / 10  # stills only need where things are, not smooth motion
@@ -112,3 +113,10 @@ def render_still(cfg: SynthConfig, index: int, draw_ball: bool = True) -> tuple[
     frame = render_frame(state, camera, look, cfg, draw_ball=draw_ball)
     frame.attrs["synth"].update(index=int(index), seed=int(cfg.seed), jpeg_quality=look.jpeg_quality)
     return frame, look
+
+
+def sample_frames(n: int, width: int = 1280, height: int = 720, seed: int = 0) -> list[np.ndarray]:
+    """``n`` broadcast stills as plain RGB arrays: frames to check an ONNX export on, or to load a
+    server with (``pigskin export``, ``benchmarks/serve_throughput.py``)."""
+    config = preset("broadcast", width=width, height=height, seed=seed)
+    return [render_still(config, i)[0].rgb for i in range(n)]

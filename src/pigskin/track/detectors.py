@@ -157,14 +157,9 @@ def onnx_model(path: str | os.PathLike[str], predictor: Any, threads: int | None
     """An ONNX Runtime session of ``predictor``'s model: the artifact's ``model.onnx`` if it matches
     these weights and frame count, else a fresh export (traced on a small frame: the graph is dynamic).
     Its workers do not spin, so the pipeline's video threads get the cores when the model waits."""
-    from pigskin.serve.backends import (
-        OnnxBackend,
-        artifact_onnx,
-        default_threads,
-        onnx_metadata,
-        weights_digest,
-    )
+    from pigskin.serve.backends import default_threads
     from pigskin.serve.export import export_onnx
+    from pigskin.serve.onnx_backend import OnnxBackend, artifact_onnx, onnx_metadata, weights_digest
 
     threads = threads or default_threads()
     data = artifact_onnx(path)

@@ -40,7 +40,7 @@ from pigskin.track.offline import smooth
 from pigskin.track.rows import RowWriter, partial_name, write_rows
 from pigskin.track.threads import Behind, Prefetch
 from pigskin.track.tracker import BallTracker, TrackerConfig
-from pigskin.track.video import VideoInfo, VideoReader, VideoWriter, frame_name
+from pigskin.video import VideoInfo, VideoReader, VideoWriter, frame_name
 
 STAGES = ("decode", "detect", "track", "draw", "encode")  # + "wait": the loop waiting for a decoded frame
 

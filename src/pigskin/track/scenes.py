@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from pigskin.fileio import atomic_write, write_text
-from pigskin.track.video import VideoReader, frame_name
+from pigskin.video import VideoReader, frame_name
 
 
 @dataclass(frozen=True)

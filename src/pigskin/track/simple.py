@@ -1,6 +1,6 @@
 """A colour-blob ball detector: no training, numpy and scipy only.
 
-It finds compact blobs of the ball's brown, so it works on the demo clips (``pigskin.track.demo``)
+It finds compact blobs of the ball's brown, so it works on the demo clips (``pigskin.synth.demo_clip``)
 and on clean synthetic frames. It is a baseline and the stand-in detector for tests and for timing
 the tracking pipeline itself; a trained model (``pigskin.track.detectors.model_detector``) replaces
 it on real broadcast video, where brown skin, turf and crowds defeat a colour rule.

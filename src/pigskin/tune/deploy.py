@@ -11,7 +11,7 @@ def best_model(study_name: str, storage_url: str) -> tuple[Path, object]:
     """The best COMPLETE trial's model.tar.gz (and the trial); a clear error when there is none."""
     import optuna
 
-    from pigskin.tune.study import open_storage, redact
+    from pigskin.tune.storage import open_storage, redact
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(storage_url, create=False)

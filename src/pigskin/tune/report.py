@@ -18,6 +18,9 @@ import warnings
 from pathlib import Path
 
 from pigskin.fileio import atomic_write, write_text
+from pigskin.tune.budget import counts_towards_budget
+from pigskin.tune.config import TuneResult
+from pigskin.tune.storage import redact
 
 
 def _row(t, names: list[str]) -> dict:
@@ -83,8 +86,6 @@ def format_table(rows: list[dict], direction: str = "maximize", limit: int = 20)
 def best_record(study, out: Path, storage: str) -> dict | None:
     """best.json: the best COMPLETE trial's value and hyperparameters, and where its model is."""
     from optuna.trial import TrialState
-
-    from pigskin.tune.study import counts_towards_budget, redact
 
     try:
         best = study.best_trial
@@ -222,8 +223,6 @@ def render_html(study, rows: list[dict], best: dict | None) -> str:
 
 def write_outputs(study, cfg):
     """trials.csv, best.json, best/model.tar.gz and report.html under ``cfg.out``."""
-    from pigskin.tune.study import TuneResult, counts_towards_budget
-
     out = Path(cfg.out)
     rows = trials_table(study)
     write_trials_csv(out / "trials.csv", rows)

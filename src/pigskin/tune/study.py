@@ -4,189 +4,26 @@ The study lives in an RDB storage (SQLite file by default, any SQLAlchemy URL su
 every worker that opens the same ``--study`` on the same ``--storage`` joins it, and a killed tuner
 resumes from it. Trials are what the storage says; nothing about a study is kept only in memory.
 
-The budget. ``max_trials`` counts the whole study, across workers and restarts. A trial *counts* when
-it finished on its own: COMPLETE, PRUNED, or FAIL because the training command failed (its ``error``
-attribute). A trial that was RUNNING when its worker died (SIGKILL, power cut) is marked FAIL with a
-``lost`` attribute and does *not* count, so a resumed study re-runs that slot; warm-start trials copied
-from earlier studies never count. A failing entry point therefore still uses up the budget, so a
-broken command cannot loop forever.
+The budget. ``max_trials`` counts the whole study, across workers and restarts (which trials count:
+:mod:`pigskin.tune.budget`). A failing entry point therefore still uses up the budget, so a broken
+command cannot loop forever. Storage: :mod:`pigskin.tune.storage`; outputs: :mod:`pigskin.tune.report`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import socket
-import time
 import warnings
-from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pigskin.errors import PigskinError
-from pigskin.tune.objective import Report, SubprocessRunner, TrialFailed, TrialPrunedByReport
+from pigskin.tune.budget import counts_towards_budget, fail_lost_trials, pending, worker_id
+from pigskin.tune.config import Runner, TuneConfig, TuneResult
+from pigskin.tune.objective import SubprocessRunner, TrialFailed, TrialPrunedByReport
+from pigskin.tune.report import write_outputs
 from pigskin.tune.space import SearchSpace
-
-SAMPLERS = ("tpe", "gp", "random", "grid")
-PRUNERS = ("median", "hyperband", "halving", "none")
-DIRECTIONS = ("maximize", "minimize")
-
-Runner = Callable[[Mapping[str, object], Path, Report], float]
-"""``runner(params, trial_dir, report) -> objective``; SubprocessRunner is the default one."""
-
-
-@dataclass(frozen=True)
-class TuneConfig:
-    space: SearchSpace
-    study: str
-    out: Path
-    max_trials: int
-    storage: str | None = None  # None: sqlite:///OUT/study.db; ":memory:": this process only
-    direction: str = "maximize"
-    sampler: str = "tpe"
-    pruner: str = "median"
-    max_parallel: int = 1
-    timeout: float | None = None  # seconds; no new trial starts after it, running ones finish
-    seed: int | None = None
-    warm_start: tuple[str, ...] = ()
-    warm_start_storage: str | None = None  # None: the study's own storage
-    prune_startup_trials: int = 5  # median rule: no pruning until this many trials finished
-    prune_warmup_steps: int = 1  # ... and never at the first reported value (epoch 0 is noisy)
-    heartbeat_interval: int = 10  # a worker's trials are FAIL(lost) after grace_period s without a beat
-    grace_period: int = 60
-    report: bool = True
-    quiet: bool = False  # no per-trial lines
-
-    def __post_init__(self) -> None:
-        if self.max_trials < 1:
-            raise PigskinError(f"--max-trials must be at least 1, got {self.max_trials}")
-        if self.max_parallel < 1:
-            raise PigskinError(f"--max-parallel must be at least 1, got {self.max_parallel}")
-        for name, value, allowed in (
-            ("--sampler", self.sampler, SAMPLERS),
-            ("--pruner", self.pruner, PRUNERS),
-            ("--direction", self.direction, DIRECTIONS),
-        ):
-            if value not in allowed:
-                raise PigskinError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-        if self.study in self.warm_start:
-            raise PigskinError(f"--warm-start cannot name the study itself ({self.study})")
-        if self.sampler == "grid":
-            self.space.grid()  # says which entry lacks discrete values, before anything is written
-
-    @property
-    def storage_url(self) -> str:
-        return self.storage or default_storage(self.out)
-
-
-@dataclass(frozen=True)
-class TuneResult:
-    study: str
-    storage: str
-    counted: int  # trials that count towards max_trials
-    states: dict[str, int]
-    best: dict | None  # what best.json holds
-    out: Path
-    rows: list[dict] = field(default_factory=list)  # the trials table
-
-
-def default_storage(out: Path) -> str:
-    return f"sqlite:///{Path(out).resolve() / 'study.db'}"
-
-
-def redact(url: str) -> str:
-    """A storage URL fit to print or write to a file (no password)."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
-
-
-def open_storage(
-    url: str, heartbeat_interval: int | None = None, grace_period: int | None = None, create: bool = True
-):
-    """An RDBStorage with heartbeats, so the trials of a worker that died are detected and failed."""
-    import optuna
-
-    if url == ":memory:":  # in-process studies (benchmarks): nothing shared, nothing kept
-        return optuna.storages.InMemoryStorage()
-    sqlite = url.startswith("sqlite:///") and url != "sqlite:///:memory:"
-    if sqlite:
-        path = Path(url[len("sqlite:///") :])
-        if not create and not path.is_file():
-            raise PigskinError(f"no study database at {path}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _sqlite_wal(path)
-    # SQLite serialises writers; wait for the lock instead of failing when two workers write at once.
-    engine_kwargs = {"connect_args": {"timeout": 60}} if sqlite else {}
-    # Two workers started together both create the schema; Optuna does not guard that, so the
-    # loser of the race (table already exists) simply tries again once the winner is done.
-    for attempt in range(6):
-        try:
-            with _creation_lock(path if sqlite else None), warnings.catch_warnings():
-                # heartbeats are "experimental" in Optuna since 2.9
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                storage = optuna.storages.RDBStorage(
-                    url,
-                    engine_kwargs=engine_kwargs,
-                    heartbeat_interval=heartbeat_interval,
-                    grace_period=grace_period,
-                )
-            break
-        except ImportError as exc:  # e.g. postgresql:// without its driver
-            cause = f": {exc.__cause__}" if exc.__cause__ else ""
-            raise PigskinError(
-                f"storage {redact(url)}: missing database driver{cause} (pip install it, or name an "
-                f"installed one in the URL, e.g. postgresql+psycopg2://)"
-            ) from None
-        except Exception as exc:
-            if attempt == 5 or not any(
-                w in str(exc).lower() for w in ("already exists", "locked", "duplicate", "unique")
-            ):
-                raise PigskinError(f"cannot open storage {redact(url)}: {exc}") from None
-            time.sleep(0.2 * (attempt + 1))
-    if sqlite:
-        import sqlalchemy
-
-        @sqlalchemy.event.listens_for(storage.engine, "connect")
-        def _fast_commits(dbapi_connection, _record) -> None:
-            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-        storage.engine.dispose()  # reconnect, with the pragma
-    return storage
-
-
-@contextlib.contextmanager
-def _creation_lock(db: Path | None):
-    """Serialise schema creation among workers on one machine (a lock file beside the SQLite file)."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: the retry loop alone handles the race
-        fcntl = None
-    if db is None or fcntl is None:
-        yield
-        return
-    with open(db.with_name(db.name + ".lock"), "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _sqlite_wal(path: Path) -> None:
-    """Write-ahead logging: a trial's ~15 small commits cost no fsync each, and readers (a second
-    worker, the report) never block the writer. A commit survives a killed process; only an OS
-    crash may lose the last ones. WAL needs every worker on one machine: across machines, use an
-    RDB server (PostgreSQL), which is what many-machine studies need anyway."""
-    import sqlite3
-
-    with contextlib.closing(sqlite3.connect(path, timeout=60)) as con:
-        con.execute("PRAGMA journal_mode=WAL")
+from pigskin.tune.storage import open_storage, redact
 
 
 def check_extra_args(space: SearchSpace, extra: list[str] | tuple[str, ...], out_flag: str = "--out") -> None:
@@ -227,73 +64,6 @@ def make_pruner(name: str, startup_trials: int = 5, warmup_steps: int = 1):
     if name == "halving":
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
     return optuna.pruners.NopPruner()
-
-
-def counts_towards_budget(t) -> bool:
-    """COMPLETE and PRUNED count; FAIL only when the command failed, not when its worker died."""
-    from optuna.trial import TrialState
-
-    if "warm_start" in t.user_attrs:
-        return False
-    if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
-        return True
-    return t.state == TrialState.FAIL and "error" in t.user_attrs
-
-
-def _pending(t) -> bool:
-    """RUNNING trials will count once they end. (WAITING ones, e.g. enqueued, do not: the next ask
-    picks them up, so counting them would stop the study before they ran.)"""
-    from optuna.trial import TrialState
-
-    return t.state == TrialState.RUNNING and "warm_start" not in t.user_attrs
-
-
-def worker_id() -> str:
-    """host/boot/pid: unique per process across machines, and checkable for liveness on this one."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
-    except OSError:
-        boot = "-"
-    return f"{socket.gethostname()}/{boot}/{os.getpid()}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def fail_lost_trials(study, storage) -> list[int]:
-    """Mark FAIL(lost) the RUNNING trials whose worker died: at once for dead processes on this
-    machine (checked by pid), after the heartbeat grace period for any other machine."""
-    import optuna
-    from optuna.exceptions import UpdateFinishedTrialError
-    from optuna.trial import TrialState
-
-    me = worker_id()
-    host_boot = me.rsplit("/", 1)[0]
-    study_id = storage.get_study_id_from_name(study.study_name)
-    lost = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        w = t.user_attrs.get("worker", "")
-        prefix, _, pid = w.rpartition("/")
-        if prefix != host_boot or not pid.isdigit() or _pid_alive(int(pid)):
-            continue
-        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
-        with contextlib.suppress(UpdateFinishedTrialError):
-            storage.set_trial_user_attr(trial_id, "lost", f"worker {w} exited while the trial ran")
-            storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
-            lost.append(t.number)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
-        optuna.storages.fail_stale_trials(study)
-        after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
-    return lost + sorted(before - after)
 
 
 def _space_record(space: SearchSpace) -> dict:
@@ -376,7 +146,7 @@ def warm_start(study, space: SearchSpace, names: tuple[str, ...], storage) -> in
 def _budget_callback(max_trials: int):
     def stop_when_full(study, trial) -> None:
         trials = study.get_trials(deepcopy=False)
-        if sum(counts_towards_budget(t) or _pending(t) for t in trials) >= max_trials:
+        if sum(counts_towards_budget(t) or pending(t) for t in trials) >= max_trials:
             study.stop()
 
     return stop_when_full
@@ -421,7 +191,7 @@ class _Objective:
         earlier = [
             t
             for t in trial.study.get_trials(deepcopy=False)
-            if t.number < trial.number and (counts_towards_budget(t) or _pending(t))
+            if t.number < trial.number and (counts_towards_budget(t) or pending(t))
         ]
         if len(earlier) >= self.cfg.max_trials:
             trial.set_user_attr("surplus", True)
@@ -479,8 +249,6 @@ def run_study(cfg: TuneConfig, runner: Runner | None = None) -> TuneResult:
     """Run (or resume, or join) a study until it holds ``max_trials`` counted trials, then write outputs."""
     import optuna
 
-    from pigskin.tune.report import write_outputs
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     runner = runner or SubprocessRunner()
     claim_out_dir(Path(cfg.out), cfg.study)
@@ -498,7 +266,7 @@ def run_study(cfg: TuneConfig, runner: Runner | None = None) -> TuneResult:
         if n:
             say(f"warm start: copied {n} completed trial(s) from {', '.join(cfg.warm_start)}")
     trials = study.get_trials(deepcopy=False)
-    have = sum(counts_towards_budget(t) or _pending(t) for t in trials)
+    have = sum(counts_towards_budget(t) or pending(t) for t in trials)
     say(
         f"study {cfg.study!r} in {redact(cfg.storage_url)}: {have}/{cfg.max_trials} trials done or running; "
         f"sampler {cfg.sampler}, pruner {cfg.pruner}, {cfg.max_parallel} in parallel"

@@ -1,9 +1,9 @@
 """Small demo clips with exact truth: a brown ball flying in arcs over striped turf, players that
 hide it for a few frames, and optionally a still brown look-alike near its path.
 
-Much simpler than ``pigskin.synth`` (no perspective, no blur), but fast to draw and exact about
-where the ball is and whether it can be seen, which is what tracker tests, the ``pigskin track``
-docs and the throughput benchmark need. The truth rows match the synthetic clips' layout:
+Much simpler than the broadcast renderer beside it (no perspective, no blur), but fast to draw and
+exact about where the ball is and whether it can be seen, which is what tracker tests, the
+``pigskin track`` docs and the throughput benchmark need. The truth rows match the synthetic clips' layout:
 ``{"frame", "cx", "cy", "visible"}`` (see docs/track.md).
 """
 
@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from pigskin.video import VideoWriter
 
 BALL_RGB = (125, 72, 38)
 PLAYER_RGB = ((235, 235, 240), (225, 185, 40), (20, 40, 120))  # white, gold, navy
@@ -145,10 +148,6 @@ def demo_frames(cfg: DemoConfig) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
 
 def write_demo_clip(path: str | os.PathLike[str], cfg: DemoConfig) -> list[dict[str, Any]]:
     """Write the clip as an mp4 (or a folder of PNGs when ``path`` has no suffix); return its truth."""
-    from pathlib import Path
-
-    from pigskin.track.video import VideoWriter
-
     path = Path(path)
     truth = []
     if path.suffix:
