@@ -75,7 +75,8 @@ def datasets(recipe: dict, key: str) -> Dataset:
 
 
 def final_weights(best: Path, checkpoint_path: Path) -> Path:
-    """The last checkpoint's weights in an artifact beside ``best`` (the same model and manifest)."""
+    """The last checkpoint's weights (their running average when the recipe sets ``ema``) in an
+    artifact beside ``best`` (the same model and manifest)."""
     import io
 
     import torch
@@ -83,8 +84,11 @@ def final_weights(best: Path, checkpoint_path: Path) -> Path:
     from pigskin.models.artifact import WEIGHTS, update_artifact
 
     state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    model = state["model"]
+    if state.get("ema"):  # AveragedModel: the averaged copy's keys under "module."
+        model = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
     weights = io.BytesIO()
-    torch.save(state["model"], weights)
+    torch.save(model, weights)
     path = best.with_name("final.tar.gz")
     shutil.copyfile(best, path)
     update_artifact(path, {WEIGHTS: weights.getvalue()})
@@ -147,6 +151,10 @@ def main() -> None:
     artifact = train(config, train_set, val_set)
     shutil.copyfile(OUT / METRICS, ckpt / METRICS)
     candidates = {"best-AP50": artifact, "final": final_weights(artifact, ckpt / "checkpoint.pt")}
+    if RELEASE.exists():  # the release stays unless this session's weights beat it on validation
+        previous = OUT / "previous.tar.gz"
+        shutil.copyfile(RELEASE, previous)
+        candidates["previous release"] = previous
     print(f"released {release(candidates, val_set)} ({RELEASE.stat().st_size / 1e6:.1f} MB)")
 
 

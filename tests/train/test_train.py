@@ -221,6 +221,21 @@ def test_train_writes_logs_checkpoint_and_an_artifact(tmp_path, toy, capsys):
         train(tiny_config(tmp_path / "run", epochs=2, ema=True, lr=0.01), train_ds, val_ds)
 
 
+def test_the_weight_average_can_start_when_a_run_resumes(tmp_path, toy, capsys):
+    train_ds, val_ds = toy
+    train(tiny_config(tmp_path / "run", epochs=1), train_ds, val_ds)
+    raw = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert raw["ema"] is None
+    train(tiny_config(tmp_path / "run", epochs=2, ema=True, ema_decay=0.9), train_ds, val_ds)
+    assert "resuming from" in capsys.readouterr().out
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert state["state"]["epoch"] == 2 and state["ema"]["n_averaged"].item() == 3  # one per step
+    averaged = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
+    moved = [k for k, v in state["model"].items()
+             if v.is_floating_point() and not torch.equal(v, averaged[k])]
+    assert moved  # the average lags the weights it follows
+
+
 def test_time_budget_stops_training_and_still_writes_the_artifact(tmp_path, toy, capsys):
     train_ds, val_ds = toy
     path = train(tiny_config(tmp_path / "run", epochs=50, max_minutes=1e-6), train_ds, val_ds)

@@ -36,6 +36,10 @@ RESUMABLE = {
     "device",
     "val_max_images",
     "amp",
+    # a running average of the weights is kept beside them and never feeds back into training: it may
+    # start (from the weights as they are) or stop when a run resumes
+    "ema",
+    "ema_decay",
 }
 
 
