@@ -42,13 +42,11 @@ runtime.prepare()  # as pigskin track does, before torch starts
 
 from pigskin.detections import Detections  # noqa: E402
 from pigskin.track.detectors import model_detector  # noqa: E402
-from pigskin.track.metrics import TrackMetrics, load_truth, track_metrics  # noqa: E402
+from pigskin.track.metrics import TrackMetrics, clip_pairs, load_truth, track_metrics  # noqa: E402
 from pigskin.track.offline import smooth  # noqa: E402
 from pigskin.track.pipeline import PipelineConfig, track_video  # noqa: E402
 from pigskin.track.simple import BlobDetector  # noqa: E402
 from pigskin.track.tracker import TrackerConfig  # noqa: E402
-
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov")
 
 
 class OracleDetector:
@@ -79,16 +77,6 @@ class OracleDetector:
             x1, y1, x2, y2 = window
             d = d[(c[:, 0] >= x1) & (c[:, 0] < x2) & (c[:, 1] >= y1) & (c[:, 1] < y2)]
         return d
-
-
-def find_clips(root: Path) -> list[tuple[Path, Path]]:
-    pairs = []
-    for video in sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES):
-        for name in (f"{video.stem}.truth.jsonl", f"{video.stem}.jsonl"):
-            if (video.parent / name).exists():
-                pairs.append((video, video.parent / name))
-                break
-    return pairs
 
 
 def tracker_config(pairs: list[str]) -> TrackerConfig:
@@ -155,7 +143,7 @@ def main() -> None:
             if not args.clips.exists():
                 print(f"no clips at {args.clips}; nothing to do")
                 return
-            pairs = find_clips(args.clips)
+            pairs = clip_pairs(args.clips)
         else:
             pairs = make_demo(args.demo_dir or tmp, args.demo)
         if not pairs:

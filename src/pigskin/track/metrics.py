@@ -40,6 +40,21 @@ class TrackMetrics:
         return asdict(self)
 
 
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov")
+
+
+def clip_pairs(root: str | os.PathLike[str]) -> list[tuple[Path, Path]]:
+    """Every video under ``root`` that has a truth file beside it (``<name>.truth.jsonl`` or
+    ``<name>.jsonl``, the layout ``pigskin synth clips`` writes), as (video, truth) pairs in name order."""
+    pairs = []
+    for video in sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES):
+        for name in (f"{video.stem}.truth.jsonl", f"{video.stem}.jsonl"):
+            if (video.parent / name).exists():
+                pairs.append((video, video.parent / name))
+                break
+    return pairs
+
+
 def load_truth(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read truth JSON lines into ``{"frame", "cx", "cy", "visible"}`` rows, in frame order."""
     path = Path(path)
