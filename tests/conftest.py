@@ -54,3 +54,23 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def k3_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained K = 3 heatmap model whose past frames matter (stem weights randomised) and whose
+    scores sit near 0.5, so there is plenty to compare (tests/track, tests/batch)."""
+    import torch
+
+    from pigskin.config import ModelConfig
+    from pigskin.models import build_model
+    from pigskin.models.artifact import save_artifact
+
+    config = ModelConfig(name="heatmap_mobilenet_v2", frames=3, pretrained=False, image_size=96,
+                         min_score=0.0)
+    torch.manual_seed(4)
+    model = build_model(config).eval()
+    with torch.no_grad():
+        model.body.body[0][0].weight.normal_(0, 0.2)
+        model.out.bias[0] = 0.0
+    return save_artifact(tmp_path_factory.mktemp("k3") / "model.tar.gz", model, config, ["ball"])

@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("train",),
     ("serve",),
     ("track", "tune", "client"),
-    ("label",),
+    ("label", "batch"),
     ("demo",),
     ("cli",),
     ("__main__",),

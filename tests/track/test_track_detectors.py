@@ -3,8 +3,6 @@ frames remembered without a search, and clear refusals."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -17,20 +15,6 @@ from pigskin.models.artifact import load_model, save_artifact
 from pigskin.serve.backends import OnnxBackend
 from pigskin.serve.export import add_to_artifact, compare_detections, export_onnx
 from pigskin.track.detectors import FrameHistory, model_detector
-
-
-@pytest.fixture(scope="module")
-def k3_artifact(tmp_path_factory) -> Path:
-    """An untrained K = 3 heatmap model whose past frames matter (stem weights randomised) and whose
-    scores sit near 0.5, so there is plenty to compare."""
-    config = ModelConfig(name="heatmap_mobilenet_v2", frames=3, pretrained=False, image_size=96,
-                         min_score=0.0)
-    torch.manual_seed(4)
-    model = build_model(config).eval()
-    with torch.no_grad():
-        model.body.body[0][0].weight.normal_(0, 0.2)
-        model.out.bias[0] = 0.0
-    return save_artifact(tmp_path_factory.mktemp("k3") / "model.tar.gz", model, config, ["ball"])
 
 
 def _frames(n: int = 4, h: int = 72, w: int = 96, seed: int = 0) -> list[np.ndarray]:

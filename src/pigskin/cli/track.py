@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pigskin.track.job import TrackJob
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -11,6 +14,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__.splitlines()[0])
     p.add_argument("video", help="video file (mp4, mov, mkv, ...) or a folder of frame images")
     p.add_argument("--out", required=True, help="output folder")
+    add_track_options(p)
+    p.set_defaults(func=_run)
+
+
+def add_track_options(p: argparse.ArgumentParser) -> None:
+    """The detector and tracking options; ``pigskin batch`` takes the same ones."""
     src = p.add_mutually_exclusive_group()
     src.add_argument("--model", help="a model.tar.gz, or a released model's name (default: pigskin-ball, "
                                      "the ball model that ships with pigskin: docs/models.md)")
@@ -46,28 +55,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "and fp32")
     p.add_argument("--threads", type=int, default=None, help="model threads (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
-    if not args.detector:
-        from pigskin.runtime import prepare
-
-        prepare()  # before torch is imported: allocator, OpenMP wait policy, threads (2x at 1280x720)
-        from pigskin.models.released import DEFAULT_MODEL
-
-        args.model = args.model or DEFAULT_MODEL
-    from pigskin.track.detectors import model_detector
-    from pigskin.track.pipeline import PipelineConfig, track_video
+def track_job(args: argparse.Namespace) -> TrackJob:
+    """The :class:`TrackJob` that the options of :func:`add_track_options` describe."""
+    from pigskin.track.job import TrackJob
+    from pigskin.track.pipeline import PipelineConfig
     from pigskin.track.tracker import TrackerConfig
 
-    if args.model:
-        detector = model_detector(args.model, args.score_threshold, args.ball_class, args.precision,
-                                  args.backend, args.threads)
-    else:
-        from pigskin.track.simple import BlobDetector
-
-        detector = BlobDetector()
     config = PipelineConfig(
         window=not args.no_window, window_px=args.window_px, full_every=args.full_every,
         lost_every=args.lost_every, threads=not args.no_threads, smooth=args.smooth,
@@ -75,11 +70,13 @@ def _run(args: argparse.Namespace) -> int:
         crf=args.crf, preset=args.preset, progress=not args.quiet,
     )
     tracker = TrackerConfig(motion=args.motion, max_coast=args.max_coast, gate_px=args.gate_px)
-    if args.min_score is not None:
-        tracker = dataclasses.replace(tracker, min_score=args.min_score)
-    elif args.model:
-        tracker = tracker.at_threshold(detector.score_threshold)
-    result = track_video(args.video, detector, args.out, config, tracker)
+    return TrackJob(model=args.model, detector=args.detector, score_threshold=args.score_threshold,
+                    ball_class=args.ball_class, precision=args.precision, backend=args.backend,
+                    threads=args.threads, min_score=args.min_score, pipeline=config, tracker=tracker)
+
+
+def _run(args: argparse.Namespace) -> int:
+    result = track_job(args).run(args.video, args.out)
     states = [r["state"] for r in result.rows]
     print(result.timing.table())
     counts = ", ".join(f"{states.count(s)} {s}" for s in ("detected", "predicted", "lost"))

@@ -39,7 +39,7 @@ from pigskin.track.draw import Trail, render
 from pigskin.track.offline import smooth
 from pigskin.track.rows import RowWriter, partial_name, write_rows
 from pigskin.track.threads import Behind, Prefetch
-from pigskin.track.tracker import BallTracker, TrackerConfig
+from pigskin.track.tracker import STATES, BallTracker, TrackerConfig
 from pigskin.video import VideoInfo, VideoReader, VideoWriter, frame_name
 
 STAGES = ("decode", "detect", "track", "draw", "encode")  # + "wait": the loop waiting for a decoded frame
@@ -378,8 +378,11 @@ def _write_smoothed(result: TrackResult, cfg: PipelineConfig, tracker_config: Tr
 
 
 def _summary(result: TrackResult) -> dict[str, Any]:
+    states = dict.fromkeys(STATES, 0)  # per-state frame counts: a season table needs no tracks.csv pass
+    for r in result.rows:
+        states[r["state"]] += 1
     return {"source": result.info.path, "video": asdict(result.info), "complete": result.complete,
-            "error": result.error, **result.timing.to_dict()}
+            "error": result.error, "states": states, **result.timing.to_dict()}
 
 
 def _save_frame(path: Path, image: np.ndarray) -> None:
