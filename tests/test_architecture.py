@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("samples",),
     ("pigskin",),
     ("formats",),
-    ("synth", "models"),
+    ("synth", "models", "field"),
     ("data",),
     ("evaluate",),
     ("train",),

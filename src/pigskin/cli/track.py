@@ -14,6 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__.splitlines()[0])
     p.add_argument("video", help="video file (mp4, mov, mkv, ...) or a folder of frame images")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--field", metavar="START", default=None,
+                   help="register the field and report the ball in yards (docs/field.md): START is the first "
+                        "frame's image->field homography, a JSON file {\"homography\": 3x3} or a clip's "
+                        "truth.jsonl; adds field_x,field_y,field_state to tracks.csv, writes spots.csv and "
+                        "field.jsonl and draws the yard lines")
     add_track_options(p)
     p.set_defaults(func=_run)
 
@@ -67,7 +72,7 @@ def track_job(args: argparse.Namespace) -> TrackJob:
         window=not args.no_window, window_px=args.window_px, full_every=args.full_every,
         lost_every=args.lost_every, threads=not args.no_threads, smooth=args.smooth,
         max_gap=args.max_gap, write_video=not args.no_video, save_frames=args.save_frames, fps=args.fps,
-        crf=args.crf, preset=args.preset, progress=not args.quiet,
+        crf=args.crf, preset=args.preset, progress=not args.quiet, field_start=getattr(args, "field", None),
     )
     tracker = TrackerConfig(motion=args.motion, max_coast=args.max_coast, gate_px=args.gate_px)
     return TrackJob(model=args.model, detector=args.detector, score_threshold=args.score_threshold,
@@ -82,5 +87,6 @@ def _run(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{states.count(s)} {s}" for s in ("detected", "predicted", "lost"))
     print(f"{len(states)} frames: {counts}")
     print(f"wrote {result.out_dir}/: annotated.mp4 tracks.csv tracks.jsonl groundtruth.manifest timing.json"
-          + (" tracks_smoothed.csv" if args.smooth else ""))
+          + (" tracks_smoothed.csv" if args.smooth else "")
+          + (" spots.csv field.jsonl" if args.field else ""))
     return 0

@@ -18,7 +18,7 @@ import numpy as np
 from pigskin.synth.ball import LENGTH
 from pigskin.synth.camera import endzone_position, focal_for_size, sideline_position
 from pigskin.synth.config import SynthConfig
-from pigskin.synth.effects import NOISE_PAD, Look, sample_look
+from pigskin.synth.effects import NOISE_PAD, Look, sample_look, sample_paint
 from pigskin.synth.play import PlaySim
 from pigskin.synth.playbook import sample_game, sample_script
 from pigskin.synth.render import Frame, ball_image_velocity, render_frame
@@ -46,6 +46,8 @@ def clip_frames(cfg: SynthConfig, index: int, seconds: float, fps: float) -> Ite
     length = r_cam.uniform(*cfg.ball_px) * cfg.scale
     frame_off = (r_cam.uniform(-0.08, 0.08) * cfg.width, r_cam.uniform(-0.02, 0.12) * cfg.height)
     look = sample_look(r_look, cfg, game.night)
+    line_width, paint = sample_paint(cfg, index)
+    look = replace(look, line_width=line_width, paint=paint)
     drift_phase = r_look.uniform(0, 2 * math.pi, 3)
     drift_amp = r_look.uniform(0.0, 0.04)
     n = max(1, int(round(seconds * fps)))

@@ -35,6 +35,10 @@ class SynthConfig:
     out_of_view_p: float = 0.05  # share of stills where the camera looks away from the ball
     graphics_p: float = 0.8  # share of frames with the score bug and the drawn-on lines
     shadow_p: float = 0.4  # share of day games with a stadium shadow across the field
+    # painted markings (per clip): width in yards (4 in = 0.11) and how far the paint leans from white
+    # toward a random cream / grey tint (0 = white); the field-registration benchmark randomises both
+    line_width: Range = (0.11, 0.11)
+    line_tint: Range = (0.0, 0.0)
     # --- labels -----------------------------------------------------------------------------------
     players: bool = False  # also label the 22 players as class ``player``
     min_visible: float = 0.2  # a ball with a smaller visible fraction gets no box (a negative)
@@ -62,6 +66,9 @@ class SynthConfig:
         for name in probs:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.line_width[0] <= 0.0 or not 0.0 <= self.line_tint[0] <= self.line_tint[1] <= 1.0:
+            raise ValueError(f"line_width must be > 0 and line_tint in [0, 1], got {self.line_width}, "
+                             f"{self.line_tint}")
         if self.ball_px[0] <= 1.0:
             raise ValueError(f"ball_px must be above 1 px, got {self.ball_px}")
 

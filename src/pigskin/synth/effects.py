@@ -19,6 +19,8 @@ from pigskin.synth.field import font
 from pigskin.synth.playbook import Game
 
 NOISE_PAD = 64
+PAINT = (238, 240, 236)  # the white of the field markings
+PAINT_TAG = 7  # separates the paint stream from a clip's other streams
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Look:
     ball_gain: float  # leather colour variation
     clutter: tuple[tuple[str, float, float], ...] = ()
     people: tuple[tuple[float, float, int], ...] = ()  # sideline people: x, y, outfit kind
+    line_width: float = 0.11  # painted markings, yards
+    paint: tuple[int, int, int] = PAINT
     extra: dict = field(default_factory=dict)
 
 
@@ -99,6 +103,19 @@ def sample_look(rng: np.random.Generator, cfg: SynthConfig, night: bool) -> Look
         clutter=tuple(clutter),
         people=tuple(people),
     )
+
+
+def sample_paint(cfg: SynthConfig, index: int) -> tuple[float, tuple[int, int, int]]:
+    """Line width and paint colour of clip ``index``: from their own stream, so that the default
+    (fixed) widths and white leave every other random draw, and so every frame, as it was."""
+    if cfg.line_width[0] == cfg.line_width[1] and cfg.line_tint[1] == 0.0:
+        return float(cfg.line_width[0]), PAINT
+    rng = np.random.default_rng(np.random.SeedSequence([int(cfg.seed), int(index), PAINT_TAG]))
+    width = float(rng.uniform(*cfg.line_width))
+    t = float(rng.uniform(*cfg.line_tint))
+    tint = ((250, 232, 170), (180, 188, 196), (235, 235, 200))[int(rng.integers(0, 3))]
+    paint = tuple(int(round(p * (1 - t) + q * t)) for p, q in zip(PAINT, tint, strict=True))
+    return width, paint  # type: ignore[return-value]
 
 
 def colour_lut(look: Look) -> list[int]:

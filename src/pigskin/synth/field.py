@@ -91,7 +91,9 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cells: tuple
     return np.asarray(big, np.float32) / 127.5 - 1.0
 
 
-def _ground_texture(rng: np.random.Generator, home: Team, turf, s: float) -> Image.Image:
+def _ground_texture(
+    rng: np.random.Generator, home: Team, turf, s: float, line_width: float, paint: tuple[int, int, int]
+) -> Image.Image:
     x0, y1 = -APRON, FIELD_WIDTH + APRON
     w, h = int((FIELD_LENGTH + 2 * APRON) * s), int((FIELD_WIDTH + 2 * APRON) * s)
 
@@ -120,8 +122,7 @@ def _ground_texture(rng: np.random.Generator, home: Team, turf, s: float) -> Ima
         )
     tex = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
     d = ImageDraw.Draw(tex)
-    paint = (238, 240, 236)
-    lw = max(1.0, 0.11 * s)  # 4-inch lines
+    lw = max(1.0, line_width * s)  # 4-inch lines by default
 
     def rect(xa, ya, xb, yb, fill):
         (pa, pb), (qa, qb) = px(xa, ya), px(xb, yb)
@@ -309,14 +310,17 @@ def _stands_texture(
 
 
 @functools.lru_cache(maxsize=N_STADIUMS)
-def build_stadium(index: int, scale: float) -> Stadium:
-    """Stadium ``index`` (0..N_STADIUMS-1) with textures at ``scale`` px per yard; cached per process."""
+def build_stadium(
+    index: int, scale: float, line_width: float = 0.11, paint: tuple[int, int, int] = (238, 240, 236)
+) -> Stadium:
+    """Stadium ``index`` (0..N_STADIUMS-1) with textures at ``scale`` px per yard, its markings
+    ``line_width`` yards wide in ``paint``; cached per process."""
     rng = np.random.default_rng(np.random.SeedSequence([0x5EED, index]))
     home = TEAMS[index % len(TEAMS)]
     turf = (int(rng.uniform(62, 88)), int(rng.uniform(108, 132)), int(rng.uniform(52, 72)))
     # Drawn at ``scale``, stored at twice that (bicubic): nearest-neighbour warping from the finer copy
     # looks like bilinear warping from the drawn one, at a quarter of the cost per frame.
-    turf_tex = _ground_texture(rng, home, turf, scale)
+    turf_tex = _ground_texture(rng, home, turf, scale, line_width, paint)
     turf_tex = turf_tex.resize((turf_tex.width * 2, turf_tex.height * 2), Image.BICUBIC)
     ground = Surface(
         (-APRON, -APRON, 0.0),

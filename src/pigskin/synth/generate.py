@@ -220,6 +220,10 @@ def truth_row(frame, k: int, fps: float) -> dict[str, Any]:
         camera=frame.attrs["camera"],
         ball_xyz=s["ball_xyz"],
         ball_length=s["ball_length"],
+        # field registration: image px -> field yd (x from the left goal line, y from the near sideline)
+        field_h=s["field_h"],
+        ball_field=s["ball_field"],
+        ball_height=s["ball_height"],
     )
     return row
 

@@ -33,6 +33,7 @@ from pigskin.synth.players import Sprite
 from pigskin.synth.sprites import build_sprites, carrier_arm, overlaps
 
 CLASSES = ["football", "player"]
+GOAL_LINE = 10.0  # world x of the left goal line: field x = world x - 10
 
 
 @dataclass
@@ -96,7 +97,7 @@ def render_frame(
 ) -> Frame:
     """Render one frame and measure its labels from the renderer's own masks."""
     W, H = camera.width, camera.height
-    stadium = build_stadium(state.game.stadium, texture_scale(cfg))
+    stadium = build_stadium(state.game.stadium, texture_scale(cfg), look.line_width, look.paint)
     canvas = render_background(stadium, camera, state.game.night)
     if look.graphics:
         ground_lines(canvas, state, camera)
@@ -190,6 +191,7 @@ def _labels(
         "ball_center": [round(float(uv[0, 0]), 2), round(float(uv[0, 1]), 2)],
         "ball_length": 0.0,
         "ball_visible": 0.0,
+        **field_truth(camera, state.ball.pos),
     }
     # flat scalars are slices for `pigskin analyze`; the exact state sits under "synth"
     attrs = {
@@ -230,6 +232,19 @@ def _labels(
         },
     )
     return det, attrs, visible
+
+
+def field_truth(camera: Camera, ball_xyz: np.ndarray) -> dict:
+    """The exact image-to-field homography (pixels -> yards from the left goal line and the near
+    sideline) and the ball's field position and height, for field registration's truth."""
+    shift = np.array([[1.0, 0, -GOAL_LINE], [0, 1, 0], [0, 0, 1]])
+    to_field = shift @ np.linalg.inv(camera.ground_homography)
+    to_field /= to_field[2, 2]
+    return {
+        "field_h": [[float(f"{v:.9g}") for v in r] for r in to_field],
+        "ball_field": [round(float(ball_xyz[0]) - GOAL_LINE, 3), round(float(ball_xyz[1]), 3)],
+        "ball_height": round(float(ball_xyz[2]), 3),
+    }
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:

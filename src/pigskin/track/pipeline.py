@@ -33,11 +33,13 @@ import numpy as np
 
 from pigskin.boxes import clip
 from pigskin.detections import Detections
+from pigskin.field import FieldConfig
 from pigskin.fileio import write_text
 from pigskin.track.detectors import Detector, Window, clip_window
-from pigskin.track.draw import Trail, render
+from pigskin.track.draw import DEFAULT_ANNOTATORS, Trail, render
+from pigskin.track.field_run import FIELD_OUTPUTS, FieldRun
 from pigskin.track.offline import smooth
-from pigskin.track.rows import RowWriter, partial_name, write_rows
+from pigskin.track.rows import FIELD_ROW_FIELDS, ROW_FIELDS, RowWriter, partial_name, write_rows
 from pigskin.track.threads import Behind, Prefetch
 from pigskin.track.tracker import STATES, BallTracker, TrackerConfig
 from pigskin.video import VideoInfo, VideoReader, VideoWriter, frame_name
@@ -62,6 +64,10 @@ class PipelineConfig:
     save_frames: bool = False  # write every frame as frames/<video>_<n>.jpg (for the Ground Truth file)
     fps: float | None = None  # frame rate of an image folder (default 30)
     progress: bool = True
+    # field registration (docs/field.md): the first frame's homography (a JSON file, or a clip's
+    # truth.jsonl); None = off. On: field columns in tracks.csv, spots.csv, field.jsonl, drawn lines
+    field_start: str | None = None
+    field: FieldConfig = field(default_factory=FieldConfig)
 
     def __post_init__(self) -> None:
         if min(self.full_every, self.lost_every) < 1 or self.window_px < 16 or self.candidates < 0:
@@ -224,7 +230,9 @@ def track_video(
     result = TrackResult(info, rows, timing, out)
     trail = Trail(cfg.trail)
     video_path = out / "annotated.mp4"
-    row_writer = RowWriter(out / "tracks.csv", out / "tracks.jsonl")
+    field_run = FieldRun(cfg.field_start, info.fps, cfg.field) if cfg.field_start else None
+    row_writer = RowWriter(out / "tracks.csv", out / "tracks.jsonl",
+                           FIELD_ROW_FIELDS if field_run else ROW_FIELDS)
     video = None
     t_start = time.perf_counter()
     try:
@@ -255,12 +263,18 @@ def track_video(
                 with timing.stage("track"):
                     state = tracker.update(dets, index, regions)
                     row = state.row(time_s)
-                    rows.append(row)
-                    row_writer.write(row)
                     trail.push(state)
+                overlay = ()
+                if field_run is not None:
+                    with timing.stage("field"):
+                        cols, drawn = field_run.step(image, index, state)
+                        row.update(cols)
+                        overlay = (drawn,)
+                rows.append(row)
+                row_writer.write(row)
                 if cfg.save_frames:
                     _save_frame(out / "frames" / frame_name(info.path, index), image)
-                drawing.put(image, state, list(trail.points))
+                drawing.put(image, state, list(trail.points), overlay)
                 timing.frames += 1
                 timing.window_frames += regions is not None
                 timing.full_frames += regions is None
@@ -270,8 +284,10 @@ def track_video(
         raise
     finally:
         timing.wall_s = time.perf_counter() - t_start
-        _finish(result, [stop_frames, reader.close, row_writer.close], video, stop_video, video_path, cfg,
-                tracker_config)
+        closing = [stop_frames, reader.close, row_writer.close]
+        if field_run is not None:
+            closing.append(lambda: field_run.finish(out))
+        _finish(result, closing, video, stop_video, video_path, cfg, tracker_config)
     return result
 
 
@@ -303,19 +319,20 @@ class _Drawing:
         self.video, self.timing = video, timing
         self.behind = Behind(self._write, depth=4, name="pigskin-encode") if video and threads else None
 
-    def _write(self, image: np.ndarray, state: Any, trail: list[Any]) -> None:
+    def _write(self, image: np.ndarray, state: Any, trail: list[Any], extra: tuple = ()) -> None:
         with self.timing.stage("draw"):
-            picture = render(image, state, trail)
+            picture = render(image, state, trail, (*extra, *DEFAULT_ANNOTATORS))
         with self.timing.stage("encode"):
             self.video.write(picture)
 
-    def put(self, image: np.ndarray, state: Any, trail: list[Any]) -> None:
+    def put(self, image: np.ndarray, state: Any, trail: list[Any], extra: tuple = ()) -> None:
+        """Queue a frame; ``extra`` annotators (the field overlay) draw under the default ones."""
         if self.video is None:
             return
         if self.behind is not None:
-            self.behind.put(image, state, trail)
+            self.behind.put(image, state, trail, extra)
         else:
-            self._write(image, state, trail)
+            self._write(image, state, trail, extra)
 
     def close(self) -> None:
         """Wait until every frame put is encoded (the mp4 then holds all of them)."""
@@ -347,7 +364,7 @@ def _finish(result: TrackResult, closing: list[Callable[[], None]], video: Video
 
 
 OUTPUTS = ("annotated.mp4", "tracks.csv", "tracks.jsonl", "tracks_smoothed.csv", "tracks_smoothed.jsonl",
-           "groundtruth.manifest", "groundtruth.manifest.seq", "timing.json")
+           "groundtruth.manifest", "groundtruth.manifest.seq", "timing.json", *FIELD_OUTPUTS)
 
 
 def _clear_outputs(out: Path) -> None:
@@ -374,7 +391,7 @@ def _finish_video(video: VideoWriter, final: Path) -> None:
 def _write_smoothed(result: TrackResult, cfg: PipelineConfig, tracker_config: TrackerConfig | None) -> None:
     result.smoothed = smooth(result.rows, tracker_config, cfg.max_gap)
     out = result.out_dir
-    write_rows(out / "tracks_smoothed.csv", out / "tracks_smoothed.jsonl", result.smoothed)
+    write_rows(out / "tracks_smoothed.csv", out / "tracks_smoothed.jsonl", result.smoothed)  # pixels only
 
 
 def _summary(result: TrackResult) -> dict[str, Any]:
