@@ -28,7 +28,8 @@ def exact_camera_homography(target_x: float = 45.0) -> np.ndarray:
 def draw_markings(h_if: np.ndarray, width_yd: float = 0.11, seed: int = 0) -> np.ndarray:
     """Turf with only the painted markings (yard lines, sidelines, hash marks) through ``h_if``."""
     rng = np.random.default_rng(seed)
-    img = Image.fromarray((np.array([70, 120, 60]) + rng.normal(0, 3, (H, W, 3))).clip(0, 255).astype(np.uint8))
+    turf = np.array([70, 120, 60]) + rng.normal(0, 3, (H, W, 3))
+    img = Image.fromarray(turf.clip(0, 255).astype(np.uint8))
     d = ImageDraw.Draw(img)
     r = width_yd / 2
 
