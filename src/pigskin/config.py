@@ -214,6 +214,11 @@ class ModelConfig:
         "(Faster R-CNN: strides 4-64; SSD: 8-128; YOLOv3 uses the first three at strides 8-32)"
     )
     aspect_ratios: tuple[float, ...] = opt((0.5, 1.0, 2.0), "anchor height/width ratios")
+    anchors: tuple[float, ...] = opt(
+        (), "anchor shapes of the finest level as flat w,h pairs in px at image_size, each coarser level "
+        "twice as big (all box detectors); empty = anchor_sizes x aspect_ratios. `pigskin train` fits "
+        "them to the training boxes (fit_anchors)"
+    )
     width: float = opt(1.0, "channel multiplier for Darknet-53 and the YOLOv3 neck (0.25-1.0)")
     fpn_channels: int = opt(128, "feature-pyramid channels (Faster R-CNN)")
     rpn_fg_iou: float = opt(0.5, "IoU for an anchor to count as a ball in the RPN (torchvision: 0.7, too "
@@ -241,6 +246,8 @@ class ModelConfig:
             raise ConfigError(f"anchor_sizes: expected positive sizes, got {self.anchor_sizes}")
         if not self.aspect_ratios or min(self.aspect_ratios) <= 0:
             raise ConfigError(f"aspect_ratios: expected positive ratios, got {self.aspect_ratios}")
+        if self.anchors and (len(self.anchors) % 2 or min(self.anchors) <= 0):
+            raise ConfigError(f"anchors: expected positive w,h pairs, got {self.anchors}")
         if not 0 < self.width <= 4:
             raise ConfigError(f"width: expected a multiplier in (0, 4], got {self.width}")
         if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
@@ -287,6 +294,8 @@ class TrainConfig:
     # data
     val_fraction: float = opt(0.2, "share of --data held out when --val is not given")
     crop_size: int = opt(512, "side of the square training crops in px (0 = whole frames at image_size)")
+    fit_anchors: bool = opt(True, "fit the box detectors' anchors to the training boxes at image_size "
+                            "(k-means, pigskin.models.small_objects); off = the configured anchors")
     negative_fraction: float = opt(0.2, "share of frames with a ball cropped to show no ball instead")
     hard_negatives: float = opt(0.5, "share of those negative crops centred on a recorded look-alike "
                                 "(flag, pylon, shoe: Sample.attrs['lookalikes'], as pigskin.synth writes)")

@@ -16,6 +16,7 @@ from pigskin.data.toy import toy_dataset
 from pigskin.detections import Detections
 from pigskin.errors import PigskinError
 from pigskin.models.artifact import load_model
+from pigskin.models.small_objects import fit_small_objects
 from pigskin.train import sagemaker
 from pigskin.train.loop import align_classes, lr_at, train
 from pigskin.train.validate import ap50
@@ -205,6 +206,8 @@ def test_train_writes_logs_checkpoint_and_an_artifact(tmp_path, toy, capsys):
     assert (tmp_path / "run" / "checkpoint.pt").exists()
     predictor = load_model(path)
     assert predictor.classes == ["ball"] and predictor.name == "yolov3_darknet53"
+    # the anchors were fitted to the training boxes (fit_anchors) and travel in the artifact
+    assert predictor.config.anchors == fit_small_objects(train_ds, 96).anchors and "anchors: " in out
     assert predictor.metrics["epochs_trained"] == 2 and len(predictor.metrics["history"]) == 2
     assert predictor.train_config["ema"] is True and predictor.train_config["model"]["image_size"] == 96
     assert len(predictor.predict([val_ds.load_image(val_ds[0])])) == 1
@@ -234,6 +237,16 @@ def test_the_weight_average_can_start_when_a_run_resumes(tmp_path, toy, capsys):
     moved = [k for k, v in state["model"].items()
              if v.is_floating_point() and not torch.equal(v, averaged[k])]
     assert moved  # the average lags the weights it follows
+
+
+def test_given_anchors_are_kept_and_fitting_can_be_switched_off(tmp_path, toy):
+    train_ds, val_ds = toy
+    given = (6.0, 6.0, 9.0, 8.0, 12.0, 12.0)
+    short = dict(epochs=1, steps_per_epoch=1)
+    kept = train(tiny_config(tmp_path / "given", anchors=given, **short), train_ds, val_ds)
+    assert load_model(kept).config.anchors == given
+    off = train(tiny_config(tmp_path / "off", fit_anchors=False, **short), train_ds, val_ds)
+    assert load_model(off).config.anchors == ()
 
 
 def test_time_budget_stops_training_and_still_writes_the_artifact(tmp_path, toy, capsys):

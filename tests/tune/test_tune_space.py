@@ -94,8 +94,12 @@ def test_contains_checks_type_and_range() -> None:
 def test_builtin_family_spaces() -> None:
     assert {"fasterrcnn", "yolov3", "detector"} <= set(builtin_spaces())
     frcnn = resolve_space("fasterrcnn")
-    assert frcnn.fixed == {"model": "fasterrcnn_mobilenet_v2"}
+    assert frcnn.fixed == {"model": "fasterrcnn_mobilenet_v2", "fit-anchors": False}
     assert {"lr", "batch", "image-size", "anchor-sizes", "color-jitter"} <= set(frcnn.names)
+    # a space that searches anchor sizes turns off the fitted anchors, which would replace them
+    for name in builtin_spaces():
+        space = resolve_space(name)
+        assert "anchor-sizes" not in space.names or space.fixed.get("fit-anchors") is False, name
     assert "model" in resolve_space("detector").names
     with pytest.raises(PigskinError, match="neither a file nor a built-in space"):
         resolve_space("no-such-space")

@@ -1,4 +1,4 @@
-"""pigskin weights fetch: offline ImageNet weights for MobileNetV2."""
+"""pigskin weights fetch | status: offline MobileNetV2 ImageNet weights; which backbone has its file."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from pigskin.models.backbones import backbone_weights
     from pigskin.weights import checkpoint_dir
 
     d = checkpoint_dir()
@@ -32,4 +33,8 @@ def _status(args: argparse.Namespace) -> int:
         print(f"  {f.name}  {f.stat().st_size / 1e6:.1f} MB")
     if not files:
         print("  (empty)")
+    print("backbones (ImageNet weights; a missing file means training from scratch):")
+    for name, path in backbone_weights().items():
+        state = "no ImageNet weights exist" if path is None else ("ok" if path.exists() else "MISSING")
+        print(f"  {name:<14} {path.name if path else '-':<32} {state}")
     return 0

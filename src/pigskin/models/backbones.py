@@ -13,6 +13,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torchvision
@@ -135,18 +136,36 @@ SPECS: dict[str, BackboneSpec] = {
 }
 
 
-def cached_weights(weights_name: str, who: str) -> Any | None:
-    """The torchvision weights enum member if its file is in the local cache, else None (+ warning)."""
+def weights_file(weights_name: str) -> Path:
+    """Where torchvision looks for a weights enum member's file (``$TORCH_HOME/hub/checkpoints/...``)."""
     from pigskin.weights import checkpoint_dir
 
     enum_name, member = weights_name.split(".")
-    weights = getattr(torchvision.models, enum_name)[member]
-    path = checkpoint_dir() / os.path.basename(weights.url)
+    return checkpoint_dir() / os.path.basename(getattr(torchvision.models, enum_name)[member].url)
+
+
+def backbone_weights() -> dict[str, Path | None]:
+    """Every backbone and the ImageNet file it starts from (None: no weights exist, e.g. Darknet-53)."""
+    files = {n: weights_file(s.weights) if s.weights else None for n, s in SPECS.items()}
+    return {"darknet53": None, **files}
+
+
+def cached_weights(weights_name: str, who: str) -> Any | None:
+    """The torchvision weights enum member if its file is in the local cache, else None (+ a warning
+    that names the missing file and how to get it there)."""
+    from pigskin.weights import FILENAME
+
+    enum_name, member = weights_name.split(".")
+    path = weights_file(weights_name)
     if path.exists():
-        return weights
+        return getattr(torchvision.models, enum_name)[member]
+    how = ("`pigskin weights fetch` puts it there" if path.name == FILENAME else
+           f"copy torchvision's {path.name} there (pigskin never downloads; `pigskin weights status` lists "
+           "what each backbone needs)")
     warnings.warn(
-        f"{who}: ImageNet weights {weights_name} are not in torchvision's cache ({path}); the backbone "
-        "starts from scratch, which needs far more data and time. Copy the file there to use them.",
+        f"{who}: ImageNet weights {weights_name} are not in torchvision's cache: {path} is missing; the "
+        f"backbone starts from scratch, which needs far more data and time. {how}, or pass "
+        "--pretrained false to start from scratch on purpose.",
         MissingWeightsWarning,
         stacklevel=3,
     )

@@ -85,6 +85,12 @@ def detections_to_target(dets: Detections, device: torch.device | str = "cpu") -
     }
 
 
+def level_shapes(anchors: tuple[float, ...], level: int) -> Tensor:
+    """``(A, 2)`` anchor widths/heights of pyramid ``level`` (0 = finest) from ``ModelConfig.anchors``
+    (the finest level's flat w,h pairs): each level doubles the one below, as its stride does."""
+    return torch.tensor(anchors, dtype=torch.float32).view(-1, 2) * 2.0**level
+
+
 def zero_loss(raw_like: Tensor) -> Tensor:
     """A zero that still belongs to the graph (so DDP sees every parameter take part)."""
     return raw_like.sum() * 0.0

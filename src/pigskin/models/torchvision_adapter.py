@@ -32,7 +32,7 @@ from torchvision.ops.misc import Conv2dNormActivation
 from pigskin.config import ConfigError, ModelConfig
 from pigskin.detections import Detections
 from pigskin.models.backbones import Taps, build_backbone
-from pigskin.models.base import Normalize, Target, to_detections
+from pigskin.models.base import Normalize, Target, level_shapes, to_detections
 
 
 @contextlib.contextmanager
@@ -149,6 +149,24 @@ def ssd_loss(
 # -- builders ---------------------------------------------------------------------------------------
 
 
+class ShapeAnchors(AnchorGenerator):
+    """torchvision's AnchorGenerator with explicit (w, h) shapes per level instead of sizes x ratios:
+    the k-means shapes of :mod:`pigskin.models.small_objects` pair a size with its own ratio."""
+
+    def __init__(self, shapes: list[Tensor]) -> None:
+        k = len(shapes[0])
+        super().__init__(tuple((1,) * k for _ in shapes), tuple((1.0,) for _ in shapes))  # k per location
+        self.cell_anchors = [torch.cat([-s / 2, s / 2], 1).round() for s in shapes]
+
+
+def pyramid_anchors(config: ModelConfig, sizes: tuple[tuple[int, ...], ...]) -> AnchorGenerator:
+    """The anchors of a pyramid with ``len(sizes)`` levels: ``config.anchors`` (fitted shapes of the
+    finest level, doubling per level) when set, else ``sizes`` x ``config.aspect_ratios``."""
+    if config.anchors:
+        return ShapeAnchors([level_shapes(config.anchors, level) for level in range(len(sizes))])
+    return AnchorGenerator(sizes, (tuple(config.aspect_ratios),) * len(sizes))
+
+
 class _WithFPN(nn.Module):
     """Backbone taps -> feature pyramid (plus a max-pooled top level), as Faster R-CNN expects."""
 
@@ -164,17 +182,14 @@ class _WithFPN(nn.Module):
 
 def fasterrcnn(config: ModelConfig, backbone: str) -> TorchvisionDetector:
     """Faster R-CNN with an FPN over strides 4-32 (+ pooled 64): the stride-4 level is what sees a
-    6 px ball; one anchor size per level from ``config.anchor_sizes``."""
+    6 px ball; the fitted shapes (``config.anchors``) or one size per level from ``config.anchor_sizes``."""
     if len(config.anchor_sizes) != 5:
         raise ConfigError(
             f"anchor_sizes: Faster R-CNN has 5 pyramid levels (strides 4-64), got {len(config.anchor_sizes)} "
             f"sizes {config.anchor_sizes}"
         )
     body = _WithFPN(build_backbone(backbone, config.pretrained, (4, 8, 16, 32)), config.fpn_channels)
-    anchors = AnchorGenerator(
-        tuple((int(s),) for s in config.anchor_sizes),
-        (tuple(config.aspect_ratios),) * len(config.anchor_sizes),
-    )
+    anchors = pyramid_anchors(config, tuple((int(s),) for s in config.anchor_sizes))
     model = FasterRCNN(
         body,
         num_classes=config.num_classes + 1,
@@ -226,7 +241,8 @@ class _SSDFeatures(nn.Module):
 
 
 def ssdlite(config: ModelConfig) -> TorchvisionDetector:
-    """SSDlite on MobileNetV2 with anchors in pixels (two sizes per level: ``s`` and ``sqrt(s*s_next)``).
+    """SSDlite on MobileNetV2 with anchors in pixels: the fitted shapes (``config.anchors``), or two
+    sizes per level, ``s`` and ``sqrt(s*s_next)``, in every aspect ratio.
 
     torchvision's SSD sizes its default boxes as fractions of the input (its smallest at 320 px is
     64 px); pixel anchors keep a 10 px ball matched whatever the input size.
@@ -246,7 +262,7 @@ def ssdlite(config: ModelConfig) -> TorchvisionDetector:
     features = _SSDFeatures(build_backbone("mobilenet_v2", config.pretrained, (8, 16, 32)))
     s = [int(v) for v in config.anchor_sizes]
     sizes = tuple((a, int(round(math.sqrt(a * b)))) for a, b in zip(s, [*s[1:], 2 * s[-1]], strict=True))
-    anchors = AnchorGenerator(sizes, (tuple(config.aspect_ratios),) * len(sizes))
+    anchors = pyramid_anchors(config, sizes)
     head = SSDLiteHead(
         features.channels,
         anchors.num_anchors_per_location(),

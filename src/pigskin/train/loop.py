@@ -28,12 +28,14 @@ from pigskin.errors import PigskinError
 from pigskin.fileio import write_text
 from pigskin.models import build_model
 from pigskin.models.artifact import ARTIFACT_NAME, save_artifact
+from pigskin.models.small_objects import fit_small_objects
 from pigskin.runtime import tune_allocator
 from pigskin.samples import Dataset, frame_run_groups
 from pigskin.train import checkpoint, distributed
 from pigskin.train.validate import validate
 
 METRICS = "metrics.jsonl"
+MIN_BALL_PX = 8.0  # a ball smaller than this at the training scale is under one cell of a stride-8 head
 
 
 def _write_history(out: Path, history: list[dict[str, Any]]) -> None:
@@ -144,6 +146,21 @@ def lr_at(config: TrainConfig, step: int, total_steps: int, time_fraction: float
     return config.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def fit_anchors(config: TrainConfig, train_ds: Dataset, ctx: distributed.Context) -> TrainConfig:
+    """``config`` with the model's anchors fitted to the training boxes at the training scale
+    (:mod:`pigskin.models.small_objects`); says what it measured and what it set."""
+    fitted = fit_small_objects(train_ds, config.model.image_size)
+    if fitted is None:
+        return config
+    model = fitted.apply(config.model)
+    changed = {k: v for k, v in to_dict(model).items() if v != to_dict(config.model)[k]}
+    advice = fitted.image_size_for(MIN_BALL_PX)
+    _say(ctx, f"anchors: {fitted.describe()}; set {changed or 'nothing (anchor-free)'}"
+         + (f"; --image-size {advice} would make those balls {MIN_BALL_PX:g} px" if advice > fitted.image_size
+            else ""))
+    return dataclasses.replace(config, model=model)
+
+
 class LossModule(nn.Module):
     """``forward(images, targets) -> losses``: the unit DistributedDataParallel wraps."""
 
@@ -208,6 +225,9 @@ def _train(
     if config.init:
         config, init_state = init_weights(config)
     config = override(config, {"num_classes": len(train_ds.classes)})
+    # given anchors are kept, and a fine-tuned model keeps the anchors its head learnt
+    if config.fit_anchors and not config.init and not config.model.anchors:
+        config = fit_anchors(config, train_ds, ctx)
     dev = ctx.device
     torch.manual_seed(config.seed)
     model = build_model(config.model).to(dev)
