@@ -46,24 +46,31 @@ def set_name(spec: dict) -> str:
     return f"{spec['kind']}-{spec['preset']}-{spec['n']}{seconds}-ez{endzone}-seed{spec['seed']}"
 
 
-def render(spec: dict, width: int, height: int, where: str) -> Dataset:
-    """The data set one recipe line describes, rendered once and then read from disk."""
+def render_folder(spec: dict, width: int, height: int, where: str, prefix: str = "", frames: bool = True
+                  ) -> Path:
+    """The folder one recipe line's data set is rendered into, once (``frames``: clip frames as images
+    too, for training; the tracking clips need only the videos and their truth)."""
     from pigskin.synth import generate_clips, generate_images, preset
 
     if spec.get("kind") not in KINDS:
         raise PigskinError(f"{RECIPE}: {where}: kind must be one of {', '.join(KINDS)}, "
                            f"got {spec.get('kind')!r}")
-    folder = DATA / set_name(spec)
+    folder = DATA / (prefix + set_name(spec))
     if not (folder / "manifest.jsonl").exists():
         cfg = preset(spec["preset"], width=width, height=height, seed=int(spec["seed"]),
                      endzone_p=float(spec.get("endzone", 0.3)))
         print(f"rendering {folder.name} ...", flush=True)
         if spec["kind"] == "clips":
             generate_clips(cfg, int(spec["n"]), folder, seconds=float(spec["seconds"]),
-                           fps=float(spec["fps"]), frames=True)
+                           fps=float(spec["fps"]), frames=frames)
         else:
             generate_images(cfg, int(spec["n"]), folder)
-    return load(folder / "manifest.jsonl")
+    return folder
+
+
+def render(spec: dict, width: int, height: int, where: str) -> Dataset:
+    """The data set one recipe line describes, rendered once and then read from disk."""
+    return load(render_folder(spec, width, height, where) / "manifest.jsonl")
 
 
 def datasets(recipe: dict, key: str) -> Dataset:
@@ -77,19 +84,13 @@ def datasets(recipe: dict, key: str) -> Dataset:
 
 def tracking_clips(recipe: dict) -> list[tuple[Path, Path]]:
     """The recipe's ``track_val`` clips (videos with per-frame truth), rendered once."""
-    from pigskin.synth import generate_clips, preset
     from pigskin.track.metrics import clip_pairs
 
     spec = recipe.get("track_val")
     if not isinstance(spec, dict):
         raise PigskinError(f"{RECIPE}: track_val: expected one set of clips ({{preset, n, seconds, ...}})")
-    folder = DATA / ("track-" + set_name({"kind": "clips", **spec}))
-    if not folder.exists():
-        cfg = preset(spec["preset"], width=int(recipe["width"]), height=int(recipe["height"]),
-                     seed=int(spec["seed"]), endzone_p=float(spec.get("endzone", 0.3)))
-        print(f"rendering {folder.name} ...", flush=True)
-        generate_clips(cfg, int(spec["n"]), folder, seconds=float(spec["seconds"]), fps=float(spec["fps"]))
-    return clip_pairs(folder)
+    return clip_pairs(render_folder({"kind": "clips", **spec}, int(recipe["width"]), int(recipe["height"]),
+                                    "track_val", prefix="track-", frames=False))
 
 
 def final_weights(best: Path, checkpoint_path: Path) -> Path:
