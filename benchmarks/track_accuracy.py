@@ -19,6 +19,12 @@ smoothing) is within 20 px; ``seen`` counts only the hidden frames after the tra
 detection (before it, no tracker can know where the ball is). The blob detector is used unless
 ``--model`` is given.
 
+``--ceiling`` (implies ``--no-window``) also says what the detector alone finds, frame by frame on
+the whole frame, with no tracker: the share of visible balls with a detection at or above the
+threshold within 10 px (``any``), and with the frame's best detection on the ball (``top1``, the
+candidate a tracker would start on). Tracking recall far below ``any`` is the tracker's loss; at
+``any``, the detector's.
+
 ``--oracle RECALL`` measures the tracker alone on the clips' motion (camera pans, passes, carries,
 occlusions) with a simulated detector of known quality instead of a real one: the true box of a
 visible ball with probability RECALL, its centre jittered by ``--jitter`` px, plus
@@ -79,6 +85,41 @@ class OracleDetector:
         return d
 
 
+class Recorder:
+    """The detector, keeping what it found on each whole frame (``--ceiling``)."""
+
+    def __init__(self, detector) -> None:
+        self.detector = detector
+        self.frames: list[Detections] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self.detector, name)
+
+    def __call__(self, image: np.ndarray, window=None) -> Detections:
+        found = self.detector(image, window)
+        if window is None:
+            self.frames.append(found)
+        return found
+
+
+def ceiling(frames: list[Detections], truth: list[dict], threshold: float, width: int, height: int,
+            radius: float = 10.0) -> tuple[int, int, int]:
+    """Visible balls in the picture, those with a detection >= ``threshold`` within ``radius`` px, and
+    those where the frame's best detection is the ball."""
+    visible = anywhere = best = 0
+    for t, d in zip(truth, frames, strict=False):
+        if not t.get("visible") or not (0 <= t["cx"] < width and 0 <= t["cy"] < height):
+            continue
+        visible += 1
+        d = d[d.confidence >= threshold]
+        if not len(d):
+            continue
+        dist = np.hypot(*(d.centers - np.array([t["cx"], t["cy"]])).T)
+        anywhere += bool(np.any(dist <= radius))
+        best += bool(dist[int(np.argmax(d.confidence))] <= radius)
+    return visible, anywhere, best
+
+
 def tracker_config(pairs: list[str]) -> TrackerConfig:
     """A TrackerConfig with ``key=value`` overrides (values typed like the defaults)."""
     changes = {}
@@ -129,6 +170,8 @@ def main() -> None:
     ap.add_argument("--jitter", type=float, default=1.5, help="oracle centre noise (px)")
     ap.add_argument("--false-positives", type=float, default=0.3, help="oracle false boxes per frame")
     ap.add_argument("--no-window", action="store_true", help="search the whole frame on every frame")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="also score the detector alone on every whole frame (implies --no-window)")
     ap.add_argument("--max-gap", type=int, default=15, help="gap filled by offline smoothing")
     ap.add_argument("--tracker", action="append", default=[], metavar="KEY=VALUE",
                     help="override a TrackerConfig field, e.g. --tracker max_coast=45 (repeatable)")
@@ -155,6 +198,7 @@ def main() -> None:
         if args.oracle is not None:
             name = (f"oracle (truth boxes, recall {args.oracle:g}, jitter {args.jitter:g} px, "
                     f"{args.false_positives:g} false boxes/frame)")
+        args.no_window = args.no_window or args.ceiling
         cfg = PipelineConfig(window=not args.no_window, write_video=False, progress=False)
         tcfg = tracker_config(args.tracker)
         if args.model and args.oracle is None and not any(p.startswith("min_score=") for p in args.tracker):
@@ -167,14 +211,19 @@ def main() -> None:
         print("-" * len(head))
         totals: list[tuple[TrackMetrics, TrackMetrics]] = []
         camera_of: list[str] = []
+        ceilings: list[tuple[str, int, int, int]] = []
         for video, truth_path in pairs:
             truth = load_truth(truth_path)
             first = json.loads(truth_path.read_text().splitlines()[0])
             if args.oracle is not None:
                 detector = OracleDetector(truth_rows(truth_path), args.oracle, args.jitter,
                                           args.false_positives, seed=len(totals))
-            res = track_video(video, detector, tmp / "out" / video.stem, cfg, tcfg)
+            run_with = Recorder(detector) if args.ceiling else detector
+            res = track_video(video, run_with, tmp / "out" / video.stem, cfg, tcfg)
             w, h = res.info.width, res.info.height
+            if args.ceiling:
+                ceilings.append((str(first.get("camera", "?")),
+                                 *ceiling(run_with.frames, truth_rows(truth_path), tcfg.min_score, w, h)))
             online = track_metrics(res.rows, truth, w, h)
             smoothed = track_metrics(smooth(res.rows, tcfg, max_gap=args.max_gap), truth, w, h)
             totals.append((online, smoothed))
@@ -192,6 +241,14 @@ def main() -> None:
         total_row(f"all {len(totals)} clips", totals)
         det = sum(t[0].detected for t in totals)
         print(f"(percentages; {det} detected rows; recall/precision within 10 px)")
+        if ceilings:
+            print(f"\ndetector alone, every whole frame, score >= {tcfg.min_score:.3g} (no tracker):")
+            for cam in [*cameras, None] if len(cameras) > 1 else [None]:
+                rows = [c for c in ceilings if cam is None or c[0] == cam]
+                vis, anywhere, best = (sum(r[k] for r in rows) for k in (1, 2, 3))
+                print(f"  {cam or 'all'} clips: {vis} visible balls; a detection on the ball in "
+                      f"{fmt(anywhere / max(vis, 1)).strip()} %, the best detection on it in "
+                      f"{fmt(best / max(vis, 1)).strip()} %")
 
 
 def pooled(values: list[float], weights: list[int]) -> float:

@@ -306,6 +306,9 @@ class TrainConfig:
     optimizer: str = opt("sgd", "sgd or adamw")
     lr: float = opt(0.01, "peak learning rate (after warm-up)")
     momentum: float = opt(0.9, "SGD momentum")
+    backbone_lr: float = opt(1.0, "the backbone's learning rate as a share of lr (DETR uses 0.1): "
+                             "AdamW's steps at the heads' rate let a frozen-norm backbone's activations grow "
+                             "until a layer saturates (docs/heatmap.md, YOLOv3)")
     weight_decay: float = opt(1e-4, "weight decay (not applied to biases and norms)")
     warmup_steps: int = opt(100, "linear warm-up steps before the cosine decay")
     min_lr_ratio: float = opt(0.05, "final learning rate as a share of lr")
@@ -337,6 +340,8 @@ class TrainConfig:
                 raise ConfigError(f"{name}: expected >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ConfigError(f"lr: expected > 0, got {self.lr}")
+        if self.backbone_lr <= 0:
+            raise ConfigError(f"backbone_lr: expected > 0 (a share of lr), got {self.backbone_lr}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ConfigError(f"val_fraction: expected [0, 1), got {self.val_fraction}")
         if not 0.0 <= self.negative_fraction <= 1.0:

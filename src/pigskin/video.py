@@ -192,7 +192,10 @@ class VideoWriter:
         crf: int = 23,
         preset: str = "veryfast",
         codec: str | None = None,
+        threads: int = 0,
     ) -> None:
+        """``threads``: encoder threads, 0 = the encoder's choice (x264 then picks by the cores, and its
+        bytes differ from machine to machine; a fixed count gives the same file everywhere)."""
         import av
 
         self.path = Path(path)
@@ -213,6 +216,8 @@ class VideoWriter:
         self._stream.pix_fmt = "yuv420p"
         if self.codec in ("libx264", "h264"):
             self._stream.options = {"crf": str(crf), "preset": preset}
+        if threads:
+            self._stream.codec_context.thread_count = int(threads)
 
     def write(self, image) -> None:
         import av

@@ -52,6 +52,8 @@ def test_no_ray_runs_in_process_records_failures_and_resumes(tmp_path, clips, ca
                                   progress=False))
     assert again.skipped == [clips[0].stem] and again.ran == [TRUNCATED, "game"]  # failures are retried
     assert len(again.failed) == 2 and again.workers[0]["videos"] == 2
+    # the frames bar counted what the worker tracked of the two (the truncated clip's first frames)
+    assert again.frames_counted == again.frames_run == int(rows[TRUNCATED]["frames"])
 
 
 def test_lists_and_manifests_resolve_relative_to_their_file(tmp_path):

@@ -7,6 +7,9 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+
+from pigskin.field.align import apply
 from pigskin.synth import generate_clips, preset
 from pigskin.track.rows import FIELD_ROW_FIELDS, read_rows
 
@@ -17,7 +20,7 @@ def test_track_field_writes_field_columns_spots_and_homographies(tmp_path):
     clip = tmp_path / "data" / "clips" / "000000.mp4"
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "pigskin", "track", str(clip), "--detector", "simple", "--out", str(out),
-           "--field", str(clip.with_suffix(".truth.jsonl")), "--quiet"]
+           "--field", str(clip.with_suffix(".truth.jsonl")), "--smooth", "--quiet"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     header = (out / "tracks.csv").read_text().splitlines()[0]
@@ -32,6 +35,20 @@ def test_track_field_writes_field_columns_spots_and_homographies(tmp_path):
     assert (out / "annotated.mp4").stat().st_size > 0
     spots = list(csv.DictReader((out / "spots.csv").open()))
     assert len(spots) == 1 and spots[0]["play"] == "0"
+
+    # the smoothed track has the field columns too, located again from its own (moved) centres
+    assert (out / "tracks_smoothed.csv").read_text().splitlines()[0] == header
+    smoothed = read_rows(out / "tracks_smoothed.csv")
+    assert len(smoothed) == 12 and smoothed == read_rows(out / "tracks_smoothed.jsonl")
+    grounded = 0
+    for r, reg in zip(smoothed, regs, strict=True):
+        if r["field_state"] == "ground":
+            xy, _ = apply(np.array(reg["homography"]), np.array([[r["cx"], r["cy"]]]))
+            assert np.allclose(xy[0], (r["field_x"], r["field_y"]), atol=0.01), (r, reg)
+            grounded += 1
+        if r["cx"] is None:
+            assert r["field_state"] in ("no ball", "not registered"), r
+    assert grounded >= sum(r["field_state"] == "ground" for r in rows) - 2
 
 
 def test_track_field_names_a_bad_start_file(tmp_path):

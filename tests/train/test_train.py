@@ -11,14 +11,15 @@ import pytest
 import torch
 
 import pigskin.cli
-from pigskin.config import ConfigError, TrainConfig, flat_fields, from_dict, override, to_dict
+from pigskin.config import ConfigError, ModelConfig, TrainConfig, flat_fields, from_dict, override, to_dict
 from pigskin.data.toy import toy_dataset
 from pigskin.detections import Detections
 from pigskin.errors import PigskinError
+from pigskin.models import build_model
 from pigskin.models.artifact import load_model
 from pigskin.models.small_objects import fit_small_objects
 from pigskin.train import sagemaker
-from pigskin.train.loop import align_classes, lr_at, train
+from pigskin.train.loop import BACKBONE_PREFIXES, align_classes, lr_at, make_optimizer, train
 from pigskin.train.validate import ap50
 
 TINY = {
@@ -33,6 +34,9 @@ TINY = {
     "warmup_steps": 2,
     "progress": False,
 }
+
+
+TINY_MODEL = {"name": "yolov3_darknet53", "pretrained": False, "width": 0.25, "image_size": 96}
 
 
 def tiny_config(out, **kw) -> TrainConfig:
@@ -247,6 +251,34 @@ def test_given_anchors_are_kept_and_fitting_can_be_switched_off(tmp_path, toy):
     assert load_model(kept).config.anchors == given
     off = train(tiny_config(tmp_path / "off", fit_anchors=False, **short), train_ds, val_ds)
     assert load_model(off).config.anchors == ()
+
+
+def test_the_backbone_can_learn_at_a_share_of_the_rate(tmp_path, toy):
+    """``backbone_lr`` scales the ImageNet backbone's rate through warm-up and decay; the default keeps
+    the two groups checkpoints made before it have."""
+    train_ds, val_ds = toy
+    train(tiny_config(tmp_path / "run", epochs=1, backbone_lr=0.1), train_ds, val_ds)
+    groups = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["optimizer"]["param_groups"]
+    heads = [g for g in groups if g["lr_scale"] == 1.0]
+    body = [g for g in groups if g["lr_scale"] == 0.1]
+    assert len(heads) == len(body) == 2 and 0 < body[0]["lr"] == pytest.approx(0.1 * heads[0]["lr"])
+    assert len(make_optimizer(build_model(ModelConfig(**TINY_MODEL)), TrainConfig()).param_groups) == 2
+    with pytest.raises(ConfigError, match="backbone_lr"):
+        TrainConfig(backbone_lr=0.0)
+
+
+@pytest.mark.parametrize("name", ["yolov3_mobilenet_v2", "ssdlite_mobilenet_v2", "fasterrcnn_mobilenet_v2",
+                                  "heatmap_mobilenet_v2"])
+def test_the_backbone_share_reaches_every_family(name):
+    """Each family's pretrained layers are found by name (ours under ``body.``, torchvision's under
+    ``model.backbone``), and only those: the heads keep the full rate."""
+    model = build_model(ModelConfig(name=name, pretrained=False))
+    opt = make_optimizer(model, TrainConfig(backbone_lr=0.1))
+    scale = {id(p): g["lr_scale"] for g in opt.param_groups for p in g["params"]}
+    names = dict(model.named_parameters())
+    slow = {n for n, p in names.items() if scale.get(id(p)) == 0.1}
+    assert slow and slow == {n for n in names if n.startswith(BACKBONE_PREFIXES)}
+    assert len(slow) < len(names)
 
 
 def test_time_budget_stops_training_and_still_writes_the_artifact(tmp_path, toy, capsys):

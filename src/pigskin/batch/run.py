@@ -22,13 +22,14 @@ from typing import Any
 
 from pigskin.batch.season import is_complete, pending_row, season_row, write_season
 from pigskin.batch.videos import Video, check_names
-from pigskin.batch.worker import TrackWorker
+from pigskin.batch.worker import FrameCounter, TrackWorker
 from pigskin.errors import PigskinError
 from pigskin.track.job import TrackJob
 
 INSTALL_HINT = ('pigskin batch runs on Ray: pip install "pigskin[ray]" (or pass --workers 1 --no-ray to '
                 "track in this process, one video at a time)")
 LOCAL_OBJECT_STORE = 128 << 20  # bytes: workers return one table row per video, nothing big
+TICK_S = 0.5  # seconds between two moves of the frames bar while no video finishes
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class BatchResult:
     workers: list[dict[str, Any]]  # TrackWorker.stats() of each worker
     wall_s: float
     season: Path
+    frames_counted: int = 0  # frames the workers reported while tracking (the frames bar), failed ones too
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -108,11 +110,16 @@ def run_batch(cfg: BatchConfig) -> BatchResult:
                 pool = _InProcess(cfg) if not cfg.ray else _RayPool(cfg, len(todo))
                 with pool:
                     for row in pool.imap(todo, out):
+                        counted = pool.take_frames()
+                        result.frames_counted += counted
+                        bar_frames.update(counted)
+                        if row is None:  # a tick: no video finished in the last TICK_S
+                            continue
                         rows[row["name"]] = row
                         result.ran.append(row["name"])
                         save()
                         bar_videos.update(1)
-                        bar_frames.update(int(row["frames"] or 0))
+                    result.frames_counted += pool.take_frames()
                     result.workers = pool.stats()
         finally:
             save()
@@ -145,7 +152,8 @@ class _InProcess:
     """One worker in this process (``--no-ray``): the same worker class, no Ray."""
 
     def __init__(self, cfg: BatchConfig) -> None:
-        self.worker = TrackWorker(_worker_job(cfg.job, None))
+        self.counter = FrameCounter()
+        self.worker = TrackWorker(_worker_job(cfg.job, None), self.counter)
 
     def __enter__(self) -> _InProcess:
         return self
@@ -156,6 +164,9 @@ class _InProcess:
     def imap(self, videos: list[Video], out: Path) -> Iterator[dict[str, Any]]:
         for v in videos:
             yield self.worker.track(v, str(out / v.name))
+
+    def take_frames(self) -> int:
+        return self.counter.take()
 
     def stats(self) -> list[dict[str, Any]]:
         return [self.worker.stats()]
@@ -174,6 +185,7 @@ class _RayPool:
         self.videos = videos
         self.started = False
         self.actors: list[Any] = []
+        self.counter: Any = None
 
     def __enter__(self) -> _RayPool:
         ray, cfg = self.ray, self.cfg
@@ -203,22 +215,24 @@ class _RayPool:
             print(f"pigskin batch: the cluster has {cpus} CPUs: {n} workers of {per} CPUs, not {cfg.workers}")
         remote = ray.remote(num_cpus=per, max_restarts=-1, max_task_retries=0)(TrackWorker)
         job = _worker_job(cfg.job, per)
-        self.actors = [remote.remote(job) for _ in range(max(1, n))]
+        self.counter = ray.remote(num_cpus=0)(FrameCounter).remote()
+        self.actors = [remote.remote(job, self.counter) for _ in range(max(1, n))]
         try:  # wait until every worker has its detector: a model that fails to load fails here, once
             ray.get([a.stats.remote() for a in self.actors])
         except ray.exceptions.RayError as exc:
             raise PigskinError(f"a batch worker could not load the detector: {_last_line(exc)}") from None
 
     def __exit__(self, *exc: object) -> None:
-        for a in self.actors:
+        for a in [*self.actors, self.counter]:
             with contextlib.suppress(Exception):
                 self.ray.kill(a)
         if self.started:
             self.ray.shutdown()
 
-    def imap(self, videos: list[Video], out: Path) -> Iterator[dict[str, Any]]:
-        """Season rows in the order videos finish; a worker that dies fails its video, and Ray restarts
-        it (loading the detector again) for the next one."""
+    def imap(self, videos: list[Video], out: Path) -> Iterator[dict[str, Any] | None]:
+        """Season rows in the order videos finish, and None every ``TICK_S`` that none does (the
+        caller moves its frames bar); a worker that dies fails its video, and Ray restarts it (loading
+        the detector again) for the next one."""
         ray = self.ray
         queue = deque(videos)
         running: dict[Any, tuple[Any, Video]] = {}
@@ -231,7 +245,11 @@ class _RayPool:
         for a in self.actors:
             submit(a)
         while running:
-            (ref,), _ = ray.wait(list(running), num_returns=1)
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=TICK_S)
+            if not ready:
+                yield None
+                continue
+            ref = ready[0]
             actor, v = running.pop(ref)
             try:
                 row = ray.get(ref)
@@ -239,6 +257,9 @@ class _RayPool:
                 row = season_row(v, out / v.name, f"{v.path}: the worker died: {_last_line(exc)}")
             submit(actor)
             yield row
+
+    def take_frames(self) -> int:
+        return self.ray.get(self.counter.take.remote())
 
     def stats(self) -> list[dict[str, Any]]:
         return self.ray.get([a.stats.remote() for a in self.actors])

@@ -58,16 +58,32 @@ class FieldRun:
         self.tracker = FieldTracker(read_start(start), config)
         self.ball = BallOnField(fps)
         self.cuts = CutDetector()
-        self.registrations: list[dict] = []
+        self.registrations: list[Registration] = []
+        self.cut_frames: set[int] = set()  # frames that start a new play
 
     def step(self, image: np.ndarray, index: int, state: TrackState) -> tuple[dict, FieldOverlay]:
         """This frame's field columns and its overlay."""
         if self.cuts.push(index, image) and index > 0:
             self.ball.end_play()
+            self.cut_frames.add(index)
         reg = self.tracker.update(image, index)
-        self.registrations.append(reg.to_dict())
+        self.registrations.append(reg)
         cols = self.ball.locate(reg, state.center)
         return cols, FieldOverlay(reg, self.ball.resting())
+
+    def columns(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The field columns of another track of the same frames (the smoothed one, whose centres
+        moved and whose gaps are filled), located the way :meth:`step` located the online ones:
+        the same homographies, the same play cuts, a fresh in-air test on the new positions."""
+        if len(rows) != len(self.registrations):
+            raise ValueError(f"{len(rows)} rows for {len(self.registrations)} registered frames")
+        ball = BallOnField(self.ball.fps, self.ball.config)
+        out = []
+        for reg, row in zip(self.registrations, rows, strict=True):
+            if reg.frame in self.cut_frames:
+                ball.end_play()
+            out.append(ball.locate(reg, None if row.get("cx") is None else (row["cx"], row["cy"])))
+        return out
 
     def finish(self, out: Path) -> None:
         """Close the last play and write ``spots.csv`` and ``field.jsonl`` (homography per frame)."""
@@ -75,4 +91,4 @@ class FieldRun:
             self.ball.end_play()
         write_spots(out / "spots.csv", self.ball.spots)
         write_text(out / "field.jsonl",
-                   "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in self.registrations))
+                   "".join(json.dumps(r.to_dict(), separators=(",", ":")) + "\n" for r in self.registrations))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pigskin.track.detectors import Detector
@@ -58,7 +59,9 @@ class TrackJob:
         return self.tracker
 
     def run(self, video: str | os.PathLike[str], out_dir: str | os.PathLike[str],
-            detector: Detector | None = None) -> TrackResult:
-        """Track ``video`` into ``out_dir`` with ``detector`` (loaded now when not given)."""
+            detector: Detector | None = None, on_frame: Callable[[], None] | None = None) -> TrackResult:
+        """Track ``video`` into ``out_dir`` with ``detector`` (loaded now when not given); ``on_frame``
+        after each frame."""
         detector = detector if detector is not None else self.load_detector()
-        return track_video(video, detector, out_dir, self.pipeline, self.tracker_config(detector))
+        return track_video(video, detector, out_dir, self.pipeline, self.tracker_config(detector),
+                           on_frame)

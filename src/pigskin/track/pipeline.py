@@ -216,8 +216,10 @@ def track_video(
     out_dir: str | os.PathLike[str],
     config: PipelineConfig | None = None,
     tracker_config: TrackerConfig | None = None,
+    on_frame: Callable[[], None] | None = None,
 ) -> TrackResult:
-    """Track the ball through ``source`` (a video file or an image folder); see the module doc."""
+    """Track the ball through ``source`` (a video file or an image folder); see the module doc.
+    ``on_frame`` is called after each frame (a batch worker counts frames for the driver's bar)."""
     cfg = config or PipelineConfig()
     out = Path(out_dir)
     reader = VideoReader(source, fps=cfg.fps)  # fails here, before any output, if unreadable
@@ -279,6 +281,8 @@ def track_video(
                 timing.window_frames += regions is not None
                 timing.full_frames += regions is None
                 bar.update(1)
+                if on_frame is not None:
+                    on_frame()
     except BaseException as exc:
         result.complete, result.error = False, str(exc) or type(exc).__name__
         raise
@@ -287,7 +291,7 @@ def track_video(
         closing = [stop_frames, reader.close, row_writer.close]
         if field_run is not None:
             closing.append(lambda: field_run.finish(out))
-        _finish(result, closing, video, stop_video, video_path, cfg, tracker_config)
+        _finish(result, closing, video, stop_video, video_path, cfg, tracker_config, field_run)
     return result
 
 
@@ -342,7 +346,7 @@ class _Drawing:
 
 def _finish(result: TrackResult, closing: list[Callable[[], None]], video: VideoWriter | None,
             stop_video: Callable[[], None], video_path: Path, cfg: PipelineConfig,
-            tracker_config: TrackerConfig | None) -> None:
+            tracker_config: TrackerConfig | None, field_run: FieldRun | None = None) -> None:
     """Close and name every output; on an error path a failure here must not hide the first error."""
     failing = not result.complete
     steps = list(closing)
@@ -350,7 +354,7 @@ def _finish(result: TrackResult, closing: list[Callable[[], None]], video: Video
         steps.append(stop_video)
         steps.append(lambda: _finish_video(video, video_path))
     if cfg.smooth:
-        steps.append(lambda: _write_smoothed(result, cfg, tracker_config))
+        steps.append(lambda: _write_smoothed(result, cfg, tracker_config, field_run))
     steps.append(lambda: write_groundtruth(result.out_dir / "groundtruth.manifest", result.info,
                                            result.smoothed or result.rows))
     steps.append(lambda: write_text(result.out_dir / "timing.json",
@@ -388,10 +392,17 @@ def _finish_video(video: VideoWriter, final: Path) -> None:
             video.path.unlink(missing_ok=True)
 
 
-def _write_smoothed(result: TrackResult, cfg: PipelineConfig, tracker_config: TrackerConfig | None) -> None:
+def _write_smoothed(result: TrackResult, cfg: PipelineConfig, tracker_config: TrackerConfig | None,
+                    field_run: FieldRun | None) -> None:
+    """The smoothed track; with ``--field`` its field columns are located again from its centres."""
     result.smoothed = smooth(result.rows, tracker_config, cfg.max_gap)
+    fields = ROW_FIELDS
+    if field_run is not None:
+        for row, cols in zip(result.smoothed, field_run.columns(result.smoothed), strict=True):
+            row.update(cols)
+        fields = FIELD_ROW_FIELDS
     out = result.out_dir
-    write_rows(out / "tracks_smoothed.csv", out / "tracks_smoothed.jsonl", result.smoothed)  # pixels only
+    write_rows(out / "tracks_smoothed.csv", out / "tracks_smoothed.jsonl", result.smoothed, fields)
 
 
 def _summary(result: TrackResult) -> dict[str, Any]:

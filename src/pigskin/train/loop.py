@@ -120,16 +120,23 @@ def load_matching(model: nn.Module, state: dict[str, torch.Tensor]) -> str:
 # -- optimisation ---------------------------------------------------------------------------------
 
 
+BACKBONE_PREFIXES = ("body.", "model.backbone.body.", "model.backbone.features.")  # ours, torchvision's
+
+
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """SGD or AdamW; no weight decay on biases and normalisation parameters."""
-    decay, no_decay = [], []
-    for p in model.parameters():
+    """SGD or AdamW; no weight decay on biases and normalisation parameters; the backbone
+    (parameters under ``BACKBONE_PREFIXES``) at ``backbone_lr`` times the rate, each group's share
+    kept as its ``lr_scale`` for the schedule."""
+    split = config.backbone_lr != 1.0  # else two groups, as checkpoints made before the option have
+    params: dict[tuple[bool, bool], list[nn.Parameter]] = {}  # (no decay, backbone) -> parameters
+    for name, p in model.named_parameters():
         if p.requires_grad:
-            (decay if p.ndim > 1 else no_decay).append(p)
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
+            params.setdefault((p.ndim <= 1, split and name.startswith(BACKBONE_PREFIXES)), []).append(p)
+    groups = []
+    for (no_decay, backbone), ps in sorted(params.items()):  # the heads' decayed group first (logged)
+        scale = config.backbone_lr if backbone else 1.0
+        groups.append({"params": ps, "weight_decay": 0.0 if no_decay else config.weight_decay,
+                       "lr": config.lr * scale, "lr_scale": scale})
     if config.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=config.lr)
     return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.momentum > 0)
@@ -342,7 +349,7 @@ def _train(
         )
         for images, targets in loader:
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(
+                group["lr"] = group.get("lr_scale", 1.0) * lr_at(
                     config, state.step, total_steps, state.elapsed / budget if budget else 0.0
                 )
             images = images.to(dev, non_blocking=True)
