@@ -97,6 +97,23 @@ def test_full_search_every_k_frames(tmp_path, demo_video):
     assert res.timing.window_frames <= 45 * 4 // 5
 
 
+def test_a_rerun_clears_what_a_killed_run_was_writing(tmp_path, demo_video):
+    """A run killed mid-write leaves ``.<name>.partial`` and ``.<name>.*.tmp`` files; the next run into
+    the folder removes them (a batch rerun's folders match ``pigskin track``'s, file for file)."""
+    video, _ = demo_video
+    out = tmp_path / "out"
+    out.mkdir()
+    leftovers = [out / ".tracks.csv.partial", out / ".groundtruth.manifest.k9x2ab.tmp",
+                 out / ".timing.json.0qz.tmp", out / ".annotated.mp4.partial"]
+    for p in leftovers:
+        p.write_text("half")
+    mine = out / "notes.txt"  # not ours: kept
+    mine.write_text("keep")
+    track_video(video, BlobDetector(), out, PipelineConfig(**QUIET))
+    assert not [p for p in leftovers if p.exists()] and mine.read_text() == "keep"
+    assert not list(out.glob(".*"))
+
+
 def test_truncated_video_keeps_valid_outputs(tmp_path):
     from pigskin.synth.demo_clip import DemoConfig, demo_frames
 

@@ -20,6 +20,7 @@ every output is still finished (a playable mp4, complete rows up to the failing 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -372,13 +373,14 @@ OUTPUTS = ("annotated.mp4", "tracks.csv", "tracks.jsonl", "tracks_smoothed.csv",
 
 
 def _clear_outputs(out: Path) -> None:
-    """Remove a previous run's outputs, so a failed run never sits beside stale files of another."""
+    """Remove a previous run's outputs, so a failed run never sits beside stale files of another, and
+    the temporary files of a run killed while writing (``.<name>.partial``, ``.<name>.*.tmp``)."""
     for name in OUTPUTS:
-        p = out / name
-        if p.is_dir():
-            shutil.rmtree(p)
-        elif p.exists():
-            p.unlink()
+        for p in [out / name, partial_name(out / name), *out.glob(f".{glob.escape(name)}.*.tmp")]:
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
 
 
 def _finish_video(video: VideoWriter, final: Path) -> None:
