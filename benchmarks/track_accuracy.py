@@ -170,6 +170,10 @@ def main() -> None:
     ap.add_argument("--jitter", type=float, default=1.5, help="oracle centre noise (px)")
     ap.add_argument("--false-positives", type=float, default=0.3, help="oracle false boxes per frame")
     ap.add_argument("--no-window", action="store_true", help="search the whole frame on every frame")
+    ap.add_argument("--lost-every", type=int, default=PipelineConfig.lost_every,
+                    help="whole-frame search every N frames while there is no track")
+    ap.add_argument("--full-every", type=int, default=PipelineConfig.full_every,
+                    help="whole-frame search at least every N frames while tracking")
     ap.add_argument("--ceiling", action="store_true",
                     help="also score the detector alone on every whole frame (implies --no-window)")
     ap.add_argument("--max-gap", type=int, default=15, help="gap filled by offline smoothing")
@@ -199,11 +203,14 @@ def main() -> None:
             name = (f"oracle (truth boxes, recall {args.oracle:g}, jitter {args.jitter:g} px, "
                     f"{args.false_positives:g} false boxes/frame)")
         args.no_window = args.no_window or args.ceiling
-        cfg = PipelineConfig(window=not args.no_window, write_video=False, progress=False)
+        cfg = PipelineConfig(window=not args.no_window, write_video=False, progress=False,
+                             lost_every=args.lost_every, full_every=args.full_every)
         tcfg = tracker_config(args.tracker)
         if args.model and args.oracle is None and not any(p.startswith("min_score=") for p in args.tracker):
             tcfg = tcfg.at_threshold(detector.score_threshold)  # as pigskin track does
-        print(f"detector: {name}; window search {'off' if args.no_window else 'on'}")
+        print(f"detector: {name}; window search "
+              + ("off" if args.no_window else f"on (whole frame every {cfg.lost_every} frames without a "
+                 f"track, every {cfg.full_every} with one)"))
         head = (f"{'clip':<18} {'camera':<9} {'frames':>6} {'vis':>5} {'recall':>6} {'det':>5} {'prec':>5} "
                 f"{'losses':>6} {'reacq':>5} {'hidden':>6} {'<=20px':>6} {'smooth':>6} {'seen':>5} "
                 f"{'<=20px':>6}")
@@ -212,6 +219,7 @@ def main() -> None:
         totals: list[tuple[TrackMetrics, TrackMetrics]] = []
         camera_of: list[str] = []
         ceilings: list[tuple[str, int, int, int]] = []
+        whole = frames_run = 0
         for video, truth_path in pairs:
             truth = load_truth(truth_path)
             first = json.loads(truth_path.read_text().splitlines()[0])
@@ -221,6 +229,7 @@ def main() -> None:
             run_with = Recorder(detector) if args.ceiling else detector
             res = track_video(video, run_with, tmp / "out" / video.stem, cfg, tcfg)
             w, h = res.info.width, res.info.height
+            whole, frames_run = whole + res.timing.full_frames, frames_run + res.timing.frames
             if args.ceiling:
                 ceilings.append((str(first.get("camera", "?")),
                                  *ceiling(run_with.frames, truth_rows(truth_path), tcfg.min_score, w, h)))
@@ -240,7 +249,8 @@ def main() -> None:
                 total_row(f"{cam} clips", [t for t, c in zip(totals, camera_of, strict=True) if c == cam])
         total_row(f"all {len(totals)} clips", totals)
         det = sum(t[0].detected for t in totals)
-        print(f"(percentages; {det} detected rows; recall/precision within 10 px)")
+        print(f"(percentages; {det} detected rows; recall/precision within 10 px; the whole frame searched "
+              f"on {whole} of {frames_run} frames, {100 * whole / max(frames_run, 1):.0f} %)")
         if ceilings:
             print(f"\ndetector alone, every whole frame, score >= {tcfg.min_score:.3g} (no tracker):")
             for cam in [*cameras, None] if len(cameras) > 1 else [None]:

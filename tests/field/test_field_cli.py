@@ -48,7 +48,6 @@ def test_track_field_writes_field_columns_spots_and_homographies(tmp_path):
             grounded += 1
         if r["cx"] is None:
             assert r["field_state"] in ("no ball", "not registered"), r
-    assert grounded >= sum(r["field_state"] == "ground" for r in rows) - 2
 
 
 def test_track_field_names_a_bad_start_file(tmp_path):

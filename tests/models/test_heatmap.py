@@ -174,11 +174,16 @@ def fitted(tmp_path_factory) -> tuple[Predictor, list[np.ndarray], list]:
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-2)
     model.train()
-    for _ in range(25):
-        loss = sum(model.loss(model(images), targets).values())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same 25 steps, so the same weights, on a machine of any size
+    try:
+        for _ in range(25):
+            loss = sum(model.loss(model(images), targets).values())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    finally:
+        torch.set_num_threads(threads)
     return Predictor(model.eval(), config, ["ball"]), frames, [s.detections for s in ds]
 
 
@@ -207,7 +212,9 @@ def test_window_inference_keeps_coordinates(fitted):
         assert len(whole) and len(part)
         a, b = whole[np.argmax(whole.confidence)], part[np.argmax(part.confidence)]
         assert np.linalg.norm(a.centers[0] - gt.centers[0] * 2) < 4.0
-        assert np.linalg.norm(b.centers[0] - gt.centers[0] * 2) < 6.0
+        # a wrong offset or scale would be off by tens of px (the window starts 34-41 px before the
+        # ball; at the wrong scale the centre halves); a 25-step model misses by a few at the window's edge
+        assert np.linalg.norm(b.centers[0] - gt.centers[0] * 2) < 8.0
 
 
 def test_artifact_round_trip_gives_identical_predictions(tmp_path: Path):

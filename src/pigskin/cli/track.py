@@ -35,8 +35,9 @@ def add_track_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-window", action="store_true", help="search the whole frame on every frame")
     p.add_argument("--full-every", type=int, default=15,
                    help="whole-frame search at least every K frames while a ball is tracked")
-    p.add_argument("--lost-every", type=int, default=3,
-                   help="whole-frame search every K frames while no ball is tracked")
+    p.add_argument("--lost-every", type=int, default=1,
+                   help="whole-frame search every K frames while no ball is tracked (1: every frame; 3 "
+                        "is ~1.7x faster on the synthetic clips, with 9-14 points less recall)")
     p.add_argument("--no-threads", action="store_true",
                    help="decode and encode in the main thread (default: in two threads beside the model)")
     p.add_argument("--window-px", type=int, default=256, help="smallest side of the search window")

@@ -53,7 +53,7 @@ class PipelineConfig:
     window: bool = True  # search windows around the prediction and candidates (see search_plan)
     window_px: int = 256  # smallest window side; grows with the gate and the ball's size
     full_every: int = 15  # search the whole frame at least this often (frames) while tracking ...
-    lost_every: int = 3  # ... and this often while there is no track
+    lost_every: int = 1  # ... and this often without a track (docs/track.md: 3 cost 9-14 points of recall)
     candidates: int = 3  # untracked sightings followed in windows between whole-frame searches
     trail: int = 20  # positions shown behind the ball
     write_video: bool = True
